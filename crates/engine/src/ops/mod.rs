@@ -1,0 +1,171 @@
+//! Per-op semantics: how each [`Op`] computes its outputs (`eval`, on the reference kernels)
+//! and what it tells about its outputs before running (`infer`, for shape inference and
+//! load-time folding). One file per op family; this file only dispatches.
+
+mod conv;
+mod elementwise;
+mod layout;
+mod linear;
+mod norm;
+mod pool;
+mod reduce;
+mod shape_ops;
+mod slicing;
+mod softmax;
+
+use crate::ir::{Dim, Op};
+use crate::tensor::{DType, Tensor};
+
+/// Why an op could not run or be inferred; the executor adds the node's name and op.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{0}")]
+pub struct OpError(pub String);
+
+impl OpError {
+    pub fn new(msg: impl Into<String>) -> OpError {
+        OpError(msg.into())
+    }
+}
+
+/// Shorthand for `Err(OpError::new(format!(...)))`.
+#[macro_export]
+macro_rules! op_bail {
+    ($($arg:tt)*) => { return Err($crate::ops::OpError::new(format!($($arg)*))) };
+}
+
+/// What is known about a value before running: element type, shape (dims may be symbolic),
+/// and the value itself when it is a load-time constant.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Facts {
+    pub dtype: Option<DType>,
+    pub shape: Option<Vec<Dim>>,
+    pub value: Option<std::sync::Arc<Tensor>>,
+}
+
+impl Facts {
+    pub fn new(dtype: DType, shape: Vec<Dim>) -> Facts {
+        Facts {
+            dtype: Some(dtype),
+            shape: Some(shape),
+            value: None,
+        }
+    }
+
+    pub fn unknown() -> Facts {
+        Facts::default()
+    }
+}
+
+/// Runs `op` on concrete inputs (`None` for an absent optional input), producing
+/// `num_outputs` tensors.
+pub fn eval(
+    op: &Op,
+    inputs: &[Option<&Tensor>],
+    num_outputs: usize,
+) -> Result<Vec<Tensor>, OpError> {
+    match op {
+        Op::Conv(a) => conv::eval_conv(a, inputs),
+        Op::BatchNormalization { epsilon } => norm::eval_batch_norm(*epsilon, inputs),
+        Op::Unary(u) => elementwise::eval_unary(*u, inputs),
+        Op::Binary(b) => elementwise::eval_binary(*b, inputs),
+        Op::PRelu => elementwise::eval_prelu(inputs),
+        Op::Clip => elementwise::eval_clip(inputs),
+        Op::MaxPool(p) => pool::eval_max_pool(p, inputs),
+        Op::AveragePool {
+            pool,
+            count_include_pad,
+        } => pool::eval_average_pool(pool, *count_include_pad, inputs),
+        Op::GlobalAveragePool => pool::eval_global_average_pool(inputs),
+        Op::GlobalMaxPool => pool::eval_global_max_pool(inputs),
+        Op::Gemm {
+            alpha,
+            beta,
+            trans_a,
+            trans_b,
+        } => linear::eval_gemm(*alpha, *beta, *trans_a, *trans_b, inputs),
+        Op::MatMul => linear::eval_matmul(inputs),
+        Op::Flatten { axis } => layout::eval_flatten(*axis, inputs),
+        Op::Reshape { allowzero } => layout::eval_reshape(*allowzero, inputs),
+        Op::Transpose { perm } => layout::eval_transpose(perm.as_deref(), inputs),
+        Op::Squeeze => layout::eval_squeeze(inputs),
+        Op::Unsqueeze => layout::eval_unsqueeze(inputs),
+        Op::Concat { axis } => slicing::eval_concat(*axis, inputs),
+        Op::Split { axis } => slicing::eval_split(*axis, inputs, num_outputs),
+        Op::Slice => slicing::eval_slice(inputs),
+        Op::Pad { mode } => slicing::eval_pad(*mode, inputs),
+        Op::Gather { axis } => slicing::eval_gather(*axis, inputs),
+        Op::ReduceMean {
+            keepdims,
+            noop_with_empty_axes,
+        } => reduce::eval_reduce_mean(*keepdims, *noop_with_empty_axes, inputs),
+        Op::Softmax { axis, coerce_2d } => softmax::eval_softmax(*axis, *coerce_2d, inputs),
+        Op::Identity => shape_ops::eval_identity(inputs),
+        Op::Shape { start, end } => shape_ops::eval_shape(*start, *end, inputs),
+        Op::Cast { to } => shape_ops::eval_cast(*to, inputs),
+        Op::ConstantOfShape { value } => shape_ops::eval_constant_of_shape(value, inputs),
+    }
+}
+
+/// Infers output facts from input facts. Returns one [`Facts`] per output; a fact that cannot
+/// be known yet stays `None`. An error means the inputs can never be valid for this op
+/// (wrong rank, mismatched channels…), which the loader reports against the node.
+pub fn infer(op: &Op, inputs: &[Option<&Facts>], num_outputs: usize) -> Result<Vec<Facts>, OpError> {
+    match op {
+        Op::Conv(a) => conv::infer_conv(a, inputs),
+        Op::BatchNormalization { .. } => norm::infer_batch_norm(inputs),
+        Op::Unary(_) | Op::Clip | Op::Identity => elementwise::infer_same_as_first(inputs),
+        Op::Binary(_) => elementwise::infer_binary(inputs),
+        Op::PRelu => elementwise::infer_same_as_first(inputs),
+        Op::MaxPool(p) => pool::infer_pool(p, inputs),
+        Op::AveragePool { pool, .. } => pool::infer_pool(pool, inputs),
+        Op::GlobalAveragePool | Op::GlobalMaxPool => pool::infer_global_pool(inputs),
+        Op::Gemm { trans_a, trans_b, .. } => linear::infer_gemm(*trans_a, *trans_b, inputs),
+        Op::MatMul => linear::infer_matmul(inputs),
+        Op::Flatten { axis } => layout::infer_flatten(*axis, inputs),
+        Op::Reshape { allowzero } => layout::infer_reshape(*allowzero, inputs),
+        Op::Transpose { perm } => layout::infer_transpose(perm.as_deref(), inputs),
+        Op::Squeeze => layout::infer_squeeze(inputs),
+        Op::Unsqueeze => layout::infer_unsqueeze(inputs),
+        Op::Concat { axis } => slicing::infer_concat(*axis, inputs),
+        Op::Split { axis } => slicing::infer_split(*axis, inputs, num_outputs),
+        Op::Slice => slicing::infer_slice(inputs),
+        Op::Pad { .. } => slicing::infer_pad(inputs),
+        Op::Gather { axis } => slicing::infer_gather(*axis, inputs),
+        Op::ReduceMean {
+            keepdims,
+            noop_with_empty_axes,
+        } => reduce::infer_reduce_mean(*keepdims, *noop_with_empty_axes, inputs),
+        Op::Softmax { .. } => elementwise::infer_same_as_first(inputs),
+        Op::Shape { start, end } => shape_ops::infer_shape(*start, *end, inputs),
+        Op::Cast { to } => shape_ops::infer_cast(*to, inputs),
+        Op::ConstantOfShape { value } => shape_ops::infer_constant_of_shape(value, inputs),
+    }
+}
+
+/// The input at `index`, or an error naming it when it is absent.
+pub(crate) fn required<'a>(inputs: &[Option<&'a Tensor>], index: usize, what: &str) -> Result<&'a Tensor, OpError> {
+    inputs
+        .get(index)
+        .copied()
+        .flatten()
+        .ok_or_else(|| OpError::new(format!("missing required input {index} ({what})")))
+}
+
+/// The `f32` elements of the input at `index`, or an error naming the expected type.
+pub(crate) fn required_f32<'a>(inputs: &[Option<&'a Tensor>], index: usize, what: &str) -> Result<&'a Tensor, OpError> {
+    let t = required(inputs, index, what)?;
+    if t.dtype() != DType::F32 {
+        op_bail!("input {index} ({what}) must be float32, got {}", t.dtype());
+    }
+    Ok(t)
+}
+
+/// Resolves a possibly negative axis against `rank`.
+pub(crate) fn normalize_axis(axis: i64, rank: usize) -> Result<usize, OpError> {
+    let r = rank as i64;
+    let a = if axis < 0 { axis + r } else { axis };
+    if a < 0 || a >= r {
+        op_bail!("axis {axis} is out of range for rank {rank}");
+    }
+    Ok(a as usize)
+}
