@@ -1,12 +1,17 @@
 //! The litecnn inference engine.
 //!
-//! Pipeline: an importer builds an [`ir::Graph`] → passes simplify it (constant and shape
-//! folding, dead-node removal) → [`model::Model`] plans and runs it on the kernels of
-//! `litecnn-kernels`.
+//! Pipeline: an importer builds an [`ir::Graph`] → [`passes`] simplify it (constant and shape
+//! folding, dead-node removal) → [`Model`] runs it on the kernels of `litecnn-kernels`.
 
+mod error;
 pub mod ir;
+mod model;
 pub mod ops;
+pub mod passes;
+pub mod stats;
 pub mod tensor;
 
+pub use error::EngineError;
 pub use ir::{Dim, Graph, Node, Op, Value, ValueId};
+pub use model::Model;
 pub use tensor::{DType, Tensor, TensorData};

@@ -109,7 +109,11 @@ pub fn eval(
 /// Infers output facts from input facts. Returns one [`Facts`] per output; a fact that cannot
 /// be known yet stays `None`. An error means the inputs can never be valid for this op
 /// (wrong rank, mismatched channels…), which the loader reports against the node.
-pub fn infer(op: &Op, inputs: &[Option<&Facts>], num_outputs: usize) -> Result<Vec<Facts>, OpError> {
+pub fn infer(
+    op: &Op,
+    inputs: &[Option<&Facts>],
+    num_outputs: usize,
+) -> Result<Vec<Facts>, OpError> {
     match op {
         Op::Conv(a) => conv::infer_conv(a, inputs),
         Op::BatchNormalization { .. } => norm::infer_batch_norm(inputs),
@@ -119,7 +123,9 @@ pub fn infer(op: &Op, inputs: &[Option<&Facts>], num_outputs: usize) -> Result<V
         Op::MaxPool(p) => pool::infer_pool(p, inputs),
         Op::AveragePool { pool, .. } => pool::infer_pool(pool, inputs),
         Op::GlobalAveragePool | Op::GlobalMaxPool => pool::infer_global_pool(inputs),
-        Op::Gemm { trans_a, trans_b, .. } => linear::infer_gemm(*trans_a, *trans_b, inputs),
+        Op::Gemm {
+            trans_a, trans_b, ..
+        } => linear::infer_gemm(*trans_a, *trans_b, inputs),
         Op::MatMul => linear::infer_matmul(inputs),
         Op::Flatten { axis } => layout::infer_flatten(*axis, inputs),
         Op::Reshape { allowzero } => layout::infer_reshape(*allowzero, inputs),
@@ -143,7 +149,11 @@ pub fn infer(op: &Op, inputs: &[Option<&Facts>], num_outputs: usize) -> Result<V
 }
 
 /// The input at `index`, or an error naming it when it is absent.
-pub(crate) fn required<'a>(inputs: &[Option<&'a Tensor>], index: usize, what: &str) -> Result<&'a Tensor, OpError> {
+pub(crate) fn required<'a>(
+    inputs: &[Option<&'a Tensor>],
+    index: usize,
+    what: &str,
+) -> Result<&'a Tensor, OpError> {
     inputs
         .get(index)
         .copied()
@@ -152,7 +162,11 @@ pub(crate) fn required<'a>(inputs: &[Option<&'a Tensor>], index: usize, what: &s
 }
 
 /// The `f32` elements of the input at `index`, or an error naming the expected type.
-pub(crate) fn required_f32<'a>(inputs: &[Option<&'a Tensor>], index: usize, what: &str) -> Result<&'a Tensor, OpError> {
+pub(crate) fn required_f32<'a>(
+    inputs: &[Option<&'a Tensor>],
+    index: usize,
+    what: &str,
+) -> Result<&'a Tensor, OpError> {
     let t = required(inputs, index, what)?;
     if t.dtype() != DType::F32 {
         op_bail!("input {index} ({what}) must be float32, got {}", t.dtype());

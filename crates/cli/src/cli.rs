@@ -1,0 +1,71 @@
+//! The command-line grammar (DESIGN §3). Flags are data here; behaviour lives in `commands`.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "litecnn",
+    version,
+    about = "A small native CNN inference engine and server"
+)]
+pub struct Args {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Runs a model on a tensor: float32 .npy in, the first output out as float32 .npy.
+    Run(RunArgs),
+    /// Shows a model's inputs, outputs, op histogram, parameters and MACs.
+    Inspect(InspectArgs),
+    /// Measures engine latency on random input.
+    Bench(BenchArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// An .onnx file.
+    pub model: PathBuf,
+    /// Input tensor (.npy, float32).
+    #[arg(long)]
+    pub input: PathBuf,
+    /// Where to write the first output (.npy, float32).
+    #[arg(long)]
+    pub output: PathBuf,
+    /// Worker threads (default: the number of cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct InspectArgs {
+    /// An .onnx file.
+    pub model: PathBuf,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct BenchArgs {
+    /// An .onnx file.
+    pub model: PathBuf,
+    /// Worker threads (default: the number of cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Batch size used for a symbolic batch dimension.
+    #[arg(long, default_value_t = 1)]
+    pub batch: usize,
+    /// Untimed runs before measuring.
+    #[arg(long, default_value_t = 10)]
+    pub warmup: usize,
+    /// Timed runs.
+    #[arg(long, default_value_t = 50)]
+    pub iters: usize,
+    /// Print one JSON object: {"model","threads","batch","iters","p50_ms","p90_ms","mean_ms","min_ms"}.
+    #[arg(long)]
+    pub json: bool,
+}

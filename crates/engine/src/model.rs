@@ -1,0 +1,203 @@
+//! A loaded, optimised model and its executor.
+//!
+//! Execution walks the nodes in order, keeping each intermediate tensor only until its last
+//! reader has run, so peak memory is the widest cut of the graph rather than its sum.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::error::EngineError;
+use crate::ir::{Dim, Graph, Value, ValueId};
+use crate::ops;
+use crate::passes;
+use crate::tensor::Tensor;
+
+/// A model ready to run. Immutable and shareable across threads.
+#[derive(Debug)]
+pub struct Model {
+    graph: Graph,
+    /// For each value, the index of the last node that reads it (`usize::MAX` for graph outputs).
+    last_use: Vec<usize>,
+}
+
+impl Model {
+    /// Optimises `graph` and checks that every node can be inferred.
+    pub fn new(mut graph: Graph) -> Result<Model, EngineError> {
+        check_topological(&graph)?;
+        passes::optimize(&mut graph)?;
+        let last_use = last_uses(&graph);
+        Ok(Model { graph, last_use })
+    }
+
+    /// The optimised graph (for inspection).
+    pub fn graph(&self) -> &Graph {
+        &self.graph
+    }
+
+    pub fn inputs(&self) -> Vec<&Value> {
+        self.graph
+            .inputs
+            .iter()
+            .map(|&id| self.graph.value(id))
+            .collect()
+    }
+
+    pub fn outputs(&self) -> Vec<&Value> {
+        self.graph
+            .outputs
+            .iter()
+            .map(|&id| self.graph.value(id))
+            .collect()
+    }
+
+    /// Runs the model on one tensor per graph input, in declaration order.
+    pub fn run(&self, inputs: Vec<Tensor>) -> Result<Vec<Tensor>, EngineError> {
+        self.check_inputs(&inputs)?;
+        let mut slots: Vec<Option<Arc<Tensor>>> = vec![None; self.graph.values.len()];
+        for (&id, tensor) in self.graph.inputs.iter().zip(inputs) {
+            slots[id.index()] = Some(Arc::new(tensor));
+        }
+        for (&id, value) in &self.graph.constants {
+            slots[id.index()] = Some(value.clone());
+        }
+        for (step, node) in self.graph.nodes.iter().enumerate() {
+            let args: Vec<Option<&Tensor>> = node
+                .inputs
+                .iter()
+                .map(|i| i.and_then(|id| slots[id.index()].as_deref()))
+                .collect();
+            let outputs = ops::eval(&node.op, &args, node.outputs.len())
+                .map_err(|e| EngineError::node(node, e))?;
+            for (&id, t) in node.outputs.iter().zip(outputs) {
+                slots[id.index()] = Some(Arc::new(t));
+            }
+            for id in node.inputs.iter().flatten() {
+                if self.last_use[id.index()] == step {
+                    slots[id.index()] = None;
+                }
+            }
+        }
+        self.graph
+            .outputs
+            .iter()
+            .map(|&id| take_output(&mut slots, id, self.graph.value(id)))
+            .collect()
+    }
+
+    /// Rejects inputs whose count, type or shape the model cannot take, naming the input.
+    fn check_inputs(&self, inputs: &[Tensor]) -> Result<(), EngineError> {
+        if inputs.len() != self.graph.inputs.len() {
+            return Err(EngineError::Input {
+                name: String::from("*"),
+                message: format!(
+                    "the model takes {} input(s), got {}",
+                    self.graph.inputs.len(),
+                    inputs.len()
+                ),
+            });
+        }
+        let mut symbols: HashMap<Arc<str>, usize> = HashMap::new();
+        for (&id, tensor) in self.graph.inputs.iter().zip(inputs) {
+            check_input(self.graph.value(id), tensor, &mut symbols)?;
+        }
+        Ok(())
+    }
+}
+
+fn check_input(
+    decl: &Value,
+    tensor: &Tensor,
+    symbols: &mut HashMap<Arc<str>, usize>,
+) -> Result<(), EngineError> {
+    let fail = |message: String| EngineError::Input {
+        name: decl.name.clone(),
+        message,
+    };
+    if let Some(dtype) = decl.dtype
+        && dtype != tensor.dtype()
+    {
+        return Err(fail(format!("expected {dtype}, got {}", tensor.dtype())));
+    }
+    let Some(dims) = &decl.shape else {
+        return Ok(());
+    };
+    let shown = || {
+        dims.iter()
+            .map(|d| d.to_string())
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    if dims.len() != tensor.rank() {
+        return Err(fail(format!(
+            "expected shape [{}], got {:?}",
+            shown(),
+            tensor.shape()
+        )));
+    }
+    for (dim, &actual) in dims.iter().zip(tensor.shape()) {
+        let ok = match dim {
+            Dim::Known(n) => *n == actual,
+            Dim::Symbol(s) if &**s == "?" => true,
+            Dim::Symbol(s) => *symbols.entry(s.clone()).or_insert(actual) == actual,
+        };
+        if !ok {
+            return Err(fail(format!(
+                "expected shape [{}], got {:?}",
+                shown(),
+                tensor.shape()
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn take_output(
+    slots: &mut [Option<Arc<Tensor>>],
+    id: ValueId,
+    value: &Value,
+) -> Result<Tensor, EngineError> {
+    let t = slots[id.index()].take().ok_or_else(|| {
+        EngineError::Graph(format!("output \"{}\" was never computed", value.name))
+    })?;
+    // A graph output listed twice, or also a constant, is shared: clone only then.
+    Ok(Arc::try_unwrap(t).unwrap_or_else(|shared| (*shared).clone()))
+}
+
+fn last_uses(graph: &Graph) -> Vec<usize> {
+    let mut last = vec![0usize; graph.values.len()];
+    for (step, node) in graph.nodes.iter().enumerate() {
+        for id in node.inputs.iter().flatten() {
+            last[id.index()] = step;
+        }
+    }
+    for id in &graph.outputs {
+        last[id.index()] = usize::MAX;
+    }
+    last
+}
+
+/// Every node input must be a graph input, a constant, or an earlier node's output.
+fn check_topological(graph: &Graph) -> Result<(), EngineError> {
+    let mut ready = vec![false; graph.values.len()];
+    for id in graph.inputs.iter().chain(graph.constants.keys()) {
+        ready[id.index()] = true;
+    }
+    for node in &graph.nodes {
+        for id in node.inputs.iter().flatten() {
+            if !ready.get(id.index()).copied().unwrap_or(false) {
+                return Err(EngineError::Graph(format!(
+                    "node \"{}\" reads \"{}\" before it is produced",
+                    node.name,
+                    graph
+                        .values
+                        .get(id.index())
+                        .map_or("?", |v| v.name.as_str())
+                )));
+            }
+        }
+        for id in &node.outputs {
+            ready[id.index()] = true;
+        }
+    }
+    Ok(())
+}

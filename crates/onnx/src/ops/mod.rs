@@ -1,0 +1,243 @@
+//! Translation of one ONNX node into one IR node (or a constant). Each op family has its own
+//! file; this file holds what they share — the node's view ([`NodeCtx`]), the result
+//! ([`Lowered`]) — and the dispatch by op type.
+//!
+//! Translators see only the node, the model's opset and which of its inputs are load-time
+//! constants; they never touch the graph, so each can be tested alone.
+
+mod constant;
+mod conv;
+mod elementwise;
+mod identity;
+mod layout;
+mod linear;
+mod norm;
+mod pool;
+mod reduce;
+mod shape_ops;
+mod slicing;
+mod softmax;
+mod window;
+
+use std::sync::Arc;
+
+use litecnn_engine::{Op, Tensor};
+
+use crate::attrs::Attrs;
+use crate::error::{LoadError, bail};
+use crate::proto::NodeProto;
+
+/// What a translator knows about the node it translates.
+pub struct NodeCtx<'a> {
+    pub node: &'a NodeProto,
+    pub op_type: &'a str,
+    /// The model's default-domain opset: selects between attribute and input forms.
+    pub opset: i64,
+    /// The load-time value of each input, when it has one.
+    pub consts: Vec<Option<Arc<Tensor>>>,
+    /// Whether each output is read by a node or is a graph output.
+    pub outputs_used: Vec<bool>,
+}
+
+/// Where an IR node input comes from.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Operand {
+    /// The ONNX node's input at this index (absent when missing or named `""`).
+    Input(usize),
+    /// A constant made from an attribute of an older opset; the name says which operand.
+    Const(&'static str, Tensor),
+    Absent,
+}
+
+/// The result of translating a node.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Lowered {
+    /// An IR node over the first `outputs` outputs of the ONNX node (the others are unused).
+    Node {
+        op: Op,
+        inputs: Vec<Operand>,
+        outputs: usize,
+    },
+    /// A `Constant` node: its single output is a load-time value.
+    Constant(Tensor),
+}
+
+impl Lowered {
+    /// `op` over the node's inputs as they are, with one output.
+    pub fn same_inputs(op: Op, ctx: &NodeCtx) -> Lowered {
+        let inputs = (0..ctx.node.input.len()).map(Operand::Input).collect();
+        Lowered::with_inputs(op, inputs)
+    }
+
+    /// `op` over `inputs`, with one output.
+    pub fn with_inputs(op: Op, inputs: Vec<Operand>) -> Lowered {
+        Lowered::Node {
+            op,
+            inputs,
+            outputs: 1,
+        }
+    }
+}
+
+impl<'a> NodeCtx<'a> {
+    pub fn attrs(&self) -> Result<Attrs<'a>, LoadError> {
+        Attrs::new(&self.node.attribute)
+    }
+
+    /// Checks the node has `min..=max` inputs and that the first `min` are present.
+    pub fn inputs(&self, min: usize, max: usize) -> Result<(), LoadError> {
+        let n = self.node.input.len();
+        if n < min || n > max {
+            bail!(
+                Malformed,
+                "expects {}, got {n}",
+                count_text(min, max, "input")
+            );
+        }
+        if let Some(i) = (0..min).find(|&i| !self.has_input(i)) {
+            bail!(Malformed, "required input {i} is empty");
+        }
+        Ok(())
+    }
+
+    /// Checks the node has `1..=max` outputs, the first one named.
+    pub fn outputs(&self, max: usize) -> Result<(), LoadError> {
+        let n = self.node.output.len();
+        if n == 0 || n > max {
+            bail!(
+                Malformed,
+                "expects {}, got {n}",
+                count_text(1, max, "output")
+            );
+        }
+        Ok(())
+    }
+
+    /// Checks that no output from `first` on is used: litecnn does not compute them.
+    pub fn unused_from(&self, first: usize, what: &str) -> Result<(), LoadError> {
+        if let Some(i) = (first..self.outputs_used.len()).find(|&i| self.outputs_used[i]) {
+            bail!(
+                UnsupportedFeature,
+                "output {i} (\"{}\", {what}) is used, but litecnn computes only the first {first}",
+                self.node.output[i]
+            );
+        }
+        Ok(())
+    }
+
+    pub fn has_input(&self, i: usize) -> bool {
+        self.node.input.get(i).is_some_and(|s| !s.is_empty())
+    }
+
+    /// The load-time value of input `i`, if it has one.
+    pub fn constant(&self, i: usize) -> Option<&Tensor> {
+        self.consts.get(i)?.as_deref()
+    }
+
+    pub fn opset_below(&self, version: i64) -> bool {
+        self.opset < version
+    }
+}
+
+/// "1 input", "2 to 3 inputs", "at least 1 input"…
+fn count_text(min: usize, max: usize, noun: &str) -> String {
+    let plural = |n: usize| if n == 1 { "" } else { "s" };
+    match (min, max) {
+        (a, b) if a == b => format!("{a} {noun}{}", plural(a)),
+        (a, usize::MAX) => format!("at least {a} {noun}{}", plural(a)),
+        (a, b) => format!("{a} to {b} {noun}s"),
+    }
+}
+
+/// Whether `domain` names the default ONNX operator set.
+pub fn is_default_domain(domain: &str) -> bool {
+    domain.is_empty() || domain == "ai.onnx"
+}
+
+/// Translates one node. Errors carry no location; the caller adds the node's.
+pub fn translate(ctx: &NodeCtx) -> Result<Lowered, LoadError> {
+    let domain = ctx.node.domain.as_deref().unwrap_or("");
+    if !is_default_domain(domain) {
+        bail!(
+            UnsupportedOp,
+            "unsupported op {} (domain \"{domain}\")",
+            ctx.op_type
+        );
+    }
+    match ctx.op_type {
+        "Conv" => conv::conv(ctx),
+        "MaxPool" => pool::max_pool(ctx),
+        "AveragePool" => pool::average_pool(ctx),
+        "GlobalAveragePool" | "GlobalMaxPool" => pool::global_pool(ctx),
+        "BatchNormalization" => norm::batch_norm(ctx),
+        "Add" | "Sub" | "Mul" | "Div" => elementwise::binary(ctx),
+        "PRelu" => elementwise::prelu(ctx),
+        "Clip" => elementwise::clip(ctx),
+        "Gemm" => linear::gemm(ctx),
+        "MatMul" => linear::matmul(ctx),
+        "Flatten" => layout::flatten(ctx),
+        "Reshape" => layout::reshape(ctx),
+        "Transpose" => layout::transpose(ctx),
+        "Squeeze" => layout::squeeze(ctx),
+        "Unsqueeze" => layout::unsqueeze(ctx),
+        "Concat" => slicing::concat(ctx),
+        "Split" => slicing::split(ctx),
+        "Slice" => slicing::slice(ctx),
+        "Pad" => slicing::pad(ctx),
+        "Gather" => slicing::gather(ctx),
+        "ReduceMean" => reduce::reduce_mean(ctx),
+        "Softmax" => softmax::softmax(ctx),
+        "Identity" => identity::identity(ctx),
+        "Dropout" => identity::dropout(ctx),
+        "Shape" => shape_ops::shape(ctx),
+        "Cast" => shape_ops::cast(ctx),
+        "ConstantOfShape" => shape_ops::constant_of_shape(ctx),
+        "Constant" => constant::constant(ctx),
+        other => match elementwise::unary_op(other) {
+            Some(_) => elementwise::unary(ctx),
+            None => bail!(
+                UnsupportedOp,
+                "unsupported op {other} (domain \"{domain}\")"
+            ),
+        },
+    }
+}
+
+/// Shared helpers for the translators' unit tests.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::*;
+    use crate::builder;
+    use crate::proto::AttributeProto;
+
+    /// Translates a node with `n_in` inputs and `n_out` outputs (all used) at `opset`.
+    pub fn lower(
+        op_type: &str,
+        opset: i64,
+        n_in: usize,
+        n_out: usize,
+        attrs: Vec<AttributeProto>,
+    ) -> Result<Lowered, LoadError> {
+        let ins: Vec<String> = (0..n_in).map(|i| format!("i{i}")).collect();
+        let outs: Vec<String> = (0..n_out).map(|i| format!("o{i}")).collect();
+        let ins: Vec<&str> = ins.iter().map(String::as_str).collect();
+        let outs: Vec<&str> = outs.iter().map(String::as_str).collect();
+        let node = builder::node(op_type, &ins, &outs, attrs);
+        let ctx = NodeCtx {
+            node: &node,
+            op_type,
+            opset,
+            consts: vec![None; n_in],
+            outputs_used: vec![true; n_out],
+        };
+        translate(&ctx)
+    }
+
+    /// The op of a successful translation.
+    pub fn op_of(lowered: Lowered) -> Op {
+        match lowered {
+            Lowered::Node { op, .. } => op,
+            Lowered::Constant(t) => panic!("expected a node, got constant {t:?}"),
+        }
+    }
+}
