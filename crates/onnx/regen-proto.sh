@@ -50,4 +50,6 @@ cargo run --quiet --manifest-path "$work/Cargo.toml" -- "$work/proto" "$work/out
     echo "// onnx.proto is Apache-2.0, (c) ONNX Project Contributors."
     cat "$work/out/onnx.rs"
 } >"$here/src/proto/onnx.rs"
+# Formatted as `cargo fmt` would, so regenerating gives no diff.
+rustfmt --edition 2024 "$here/src/proto/onnx.rs"
 echo "wrote $here/src/proto/onnx.rs"

@@ -274,9 +274,12 @@ def main() -> int:
         example = torch.from_numpy(random_images(np.random.default_rng(seed_of(name, 3)), 2))
         b3 = expected["b3"]
         row_diff = float(np.abs(b3[1:] - b3[:1]).max())
+        both = np.concatenate([expected["b1"], b3])
+        top2 = np.sort(both, axis=1)[:, -2:]
+        margin = float((top2[:, 1] - top2[:, 0]).min())  # smallest top-1 vs top-2 gap
         print(
             f"{name}: logits max|.| {np.abs(b3).max():.3f}  std {b3.std():.3f}  "
-            f"row diff {row_diff:.3f}  top-1 {b3.argmax(1).tolist()}  "
+            f"row diff {row_diff:.3f}  top-1 {b3.argmax(1).tolist()}  margin {margin:.3g}  "
             f"({time.monotonic() - t0:.1f}s)",
             flush=True,
         )
@@ -321,6 +324,7 @@ def main() -> int:
                 "ort_vs_torch_max_abs_error": errors,
                 "logits_max_abs_b3": float(np.abs(b3).max()),
                 "row_diff_b3": row_diff,
+                "min_top1_margin": margin,
                 "op_histogram": hist,
             }
             manifest["models"].append(entry)

@@ -5,9 +5,9 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use litecnn_engine::{Graph, Node, Tensor, Value, ValueId};
+use litecnn_engine::{Dim, Graph, Node, Op, Tensor, Value, ValueId};
 
-use crate::error::{LoadError, bail};
+use crate::error::{ErrorKind, LoadError, bail};
 use crate::naming::{ir_name, node_label, op_type};
 use crate::ops::{self, Lowered, NodeCtx, Operand};
 use crate::proto::{GraphProto, NodeProto, TensorProto, ValueInfoProto};
@@ -65,7 +65,8 @@ impl Importer {
         Ok(id)
     }
 
-    /// A value with a known content, not entered in `names` when `name` is `None`.
+    /// A value known at load time. `named` enters it in `names` (initializers, `Constant`
+    /// outputs); constants made from old-opset attributes are not ONNX names.
     fn add_constant(
         &mut self,
         name: String,
@@ -75,13 +76,7 @@ impl Importer {
         let value = Value {
             name,
             dtype: Some(tensor.dtype()),
-            shape: Some(
-                tensor
-                    .shape()
-                    .iter()
-                    .map(|&d| litecnn_engine::Dim::Known(d))
-                    .collect(),
-            ),
+            shape: Some(tensor.shape().iter().map(|&d| Dim::Known(d)).collect()),
         };
         let id = if named {
             self.define(value)?
@@ -137,7 +132,7 @@ impl Importer {
             let at = format!("graph output \"{name}\"");
             let Some(&id) = self.names.get(name) else {
                 let e = LoadError::new(
-                    crate::error::ErrorKind::MissingInput,
+                    ErrorKind::MissingInput,
                     "it is not produced by any node, graph input or initializer",
                 );
                 return Err(e.at(at));
@@ -160,9 +155,7 @@ impl Importer {
     ) -> Result<(), LoadError> {
         let label = node_label(node, index);
         if op_type(node).is_empty() {
-            return Err(
-                LoadError::new(crate::error::ErrorKind::Malformed, "node has no op_type").at(label),
-            );
+            return Err(LoadError::new(ErrorKind::Malformed, "node has no op_type").at(label));
         }
         let ctx = NodeCtx {
             node,
@@ -198,7 +191,7 @@ impl Importer {
         &mut self,
         node: &NodeProto,
         index: usize,
-        op: litecnn_engine::Op,
+        op: Op,
         operands: Vec<Operand>,
         outputs: usize,
     ) -> Result<(), LoadError> {

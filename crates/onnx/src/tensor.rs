@@ -68,7 +68,8 @@ fn shape_of(dims: &[i64]) -> Result<Vec<usize>, LoadError> {
     dims.iter()
         .map(|&d| match usize::try_from(d) {
             Ok(d) => Ok(d),
-            Err(_) => bail!(Malformed, "tensor has a negative dimension in {dims:?}"),
+            Err(_) if d < 0 => bail!(Malformed, "tensor has a negative dimension in {dims:?}"),
+            Err(_) => bail!(TooLarge, "tensor dimension {d} does not fit in memory"),
         })
         .collect()
 }

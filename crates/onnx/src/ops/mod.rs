@@ -110,6 +110,9 @@ impl<'a> NodeCtx<'a> {
                 count_text(1, max, "output")
             );
         }
+        if self.node.output[0].is_empty() {
+            bail!(Malformed, "output 0 has an empty name");
+        }
         Ok(())
     }
 

@@ -96,65 +96,53 @@ fn random_byte_edits_never_panic() {
     assert_peak_memory_is_small();
 }
 
+/// Names and op types the model edits pick from: existing ones, absent, unknown.
+const NAMES: [&str; 9] = ["x", "w", "c", "bn", "mp", "shp", "", "nope", "y"];
+const OPS: [&str; 10] = [
+    "Conv",
+    "Split",
+    "Slice",
+    "Pad",
+    "Clip",
+    "Transpose",
+    "Squeeze",
+    "Constant",
+    "Dropout",
+    "MaxPool",
+];
+
+/// Replaces a random element of `v`, or pushes `x` when `v` is empty.
+fn replace_one<T>(rng: &mut Rng, v: &mut Vec<T>, x: T) {
+    match v.len() {
+        0 => v.push(x),
+        n => v[rng.below(n)] = x,
+    }
+}
+
 /// One random edit of the decoded model: a dimension, an attribute, a wiring, an op type or an
 /// element type — changes that decode fine and so reach the translators.
 fn mutate_model(rng: &mut Rng, m: &mut ModelProto) {
     let g = m.graph.as_mut().unwrap();
     let n = rng.below(g.node.len());
-    let names = ["x", "w", "c", "bn", "mp", "shp", "", "nope", "y"];
-    let ops = [
-        "Conv",
-        "Split",
-        "Slice",
-        "Pad",
-        "Clip",
-        "Transpose",
-        "Squeeze",
-        "Constant",
-        "Dropout",
-        "MaxPool",
-    ];
+    let t = rng.below(g.initializer.len());
+    let name = NAMES[rng.below(NAMES.len())].to_owned();
     match rng.below(7) {
         0 => {
-            let t = rng.below(g.initializer.len());
-            let d = &mut g.initializer[t].dims;
             let v = rng.interesting_i64();
-            match d.is_empty() {
-                true => d.push(v),
-                false => {
-                    let i = rng.below(d.len());
-                    d[i] = v;
-                }
-            }
+            replace_one(rng, &mut g.initializer[t].dims, v);
         }
         1 => {
-            let attrs = &mut g.node[n].attribute;
-            if !attrs.is_empty() {
-                let a = rng.below(attrs.len());
-                attrs[a].i = Some(rng.interesting_i64());
-                attrs[a].ints = (0..rng.below(5)).map(|_| rng.interesting_i64()).collect();
+            let a = rng.below(g.node[n].attribute.len());
+            if let Some(attr) = g.node[n].attribute.get_mut(a) {
+                attr.i = Some(rng.interesting_i64());
+                attr.ints = (0..rng.below(5)).map(|_| rng.interesting_i64()).collect();
             }
         }
-        2 => {
-            let ins = &mut g.node[n].input;
-            let name = names[rng.below(names.len())].to_owned();
-            match ins.is_empty() {
-                true => ins.push(name),
-                false => {
-                    let i = rng.below(ins.len());
-                    ins[i] = name;
-                }
-            }
-        }
-        3 => g.node[n].op_type = Some(ops[rng.below(ops.len())].to_owned()),
-        4 => g.node[n]
-            .output
-            .push(names[rng.below(names.len())].to_owned()),
+        2 => replace_one(rng, &mut g.node[n].input, name),
+        3 => g.node[n].op_type = Some(OPS[rng.below(OPS.len())].to_owned()),
+        4 => g.node[n].output.push(name),
         5 => m.opset_import[0].version = Some(7 + rng.below(21) as i64),
-        _ => {
-            let t = rng.below(g.initializer.len());
-            g.initializer[t].data_type = Some(rng.below(25) as i32);
-        }
+        _ => g.initializer[t].data_type = Some(rng.below(25) as i32),
     }
 }
 
