@@ -1,14 +1,10 @@
 //! `litecnn`: maps the outcome of a command to an exit code and prints errors once, with their
 //! cause chain.
 
-mod cli;
-mod commands;
-mod load;
-mod npy;
-
 use std::process::ExitCode;
 
 use clap::Parser;
+use litecnn_cli::{cli, commands};
 
 fn main() -> ExitCode {
     let args = cli::Args::parse();

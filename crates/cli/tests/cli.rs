@@ -1,0 +1,211 @@
+//! The `litecnn` binary, run as a user runs it: the committed fixture model, JSON contracts of
+//! DESIGN §3, and one bad model file per class of failure.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use litecnn_cli::npy;
+use litecnn_engine::{DType, Dim};
+use litecnn_onnx::builder;
+use prost::Message;
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/fixtures")
+        .join(name)
+}
+
+fn litecnn(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_litecnn"))
+        .args(args)
+        .output()
+        .expect("litecnn starts")
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn temp_dir(tag: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("litecnn-cli-{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn run_reproduces_onnx_runtime_on_the_fixture() {
+    let out_path = temp_dir("run").join("out.npy");
+    let model = fixture("tiny_cnn.onnx");
+    let input = fixture("tiny_cnn_input.npy");
+    let out = litecnn(&[
+        "run",
+        model.to_str().unwrap(),
+        "--input",
+        input.to_str().unwrap(),
+        "--output",
+        out_path.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let ours = npy::read_f32(&out_path).unwrap();
+    let reference = npy::read_f32(&fixture("tiny_cnn_expected.npy")).unwrap();
+    assert_eq!(ours.shape(), reference.shape());
+    let scale = reference
+        .as_f32()
+        .unwrap()
+        .iter()
+        .fold(1f32, |m, v| m.max(v.abs()));
+    for (a, b) in ours
+        .as_f32()
+        .unwrap()
+        .iter()
+        .zip(reference.as_f32().unwrap())
+    {
+        assert!((a - b).abs() <= 1e-4 * scale, "{a} vs {b}");
+    }
+}
+
+#[test]
+fn bench_json_has_exactly_the_documented_fields() {
+    let model = fixture("tiny_cnn.onnx");
+    let out = litecnn(&[
+        "bench",
+        model.to_str().unwrap(),
+        "--threads",
+        "1",
+        "--batch",
+        "2",
+        "--warmup",
+        "1",
+        "--iters",
+        "3",
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+    keys.sort();
+    assert_eq!(
+        keys,
+        [
+            "batch", "iters", "mean_ms", "min_ms", "model", "p50_ms", "p90_ms", "threads"
+        ]
+    );
+    assert_eq!(v["model"], model.to_str().unwrap());
+    assert_eq!(
+        (
+            v["threads"].as_u64(),
+            v["batch"].as_u64(),
+            v["iters"].as_u64()
+        ),
+        (Some(1), Some(2), Some(3))
+    );
+    let (min, p50, p90) = (
+        v["min_ms"].as_f64().unwrap(),
+        v["p50_ms"].as_f64().unwrap(),
+        v["p90_ms"].as_f64().unwrap(),
+    );
+    assert!(0.0 < min && min <= p50 && p50 <= p90, "{v}");
+}
+
+#[test]
+fn inspect_reports_io_parameters_and_ops() {
+    let model = fixture("tiny_cnn.onnx");
+    let out = litecnn(&["inspect", model.to_str().unwrap(), "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["inputs"][0]["shape"], "[N,3,64,64]");
+    assert_eq!(v["outputs"][0]["shape"], "[N,10]");
+    assert!(v["parameters"].as_u64().unwrap() > 1000);
+    assert!(v["macs"].as_u64().unwrap() > 1_000_000);
+    assert!(v["ops"]["Conv"].as_u64().unwrap() >= 3, "{v}");
+}
+
+/// A one-node model `y = op(x)` with optional initializers, serialized.
+fn model_bytes(
+    op: &str,
+    inputs: &[&str],
+    initializers: Vec<litecnn_onnx::proto::TensorProto>,
+) -> Vec<u8> {
+    let x = builder::value_info("x", DType::F32, &[Dim::Known(1), Dim::Known(4)]);
+    let y = builder::value_info("y", DType::F32, &[Dim::Known(1), Dim::Known(4)]);
+    let mut node = builder::node(op, inputs, &["y"], vec![]);
+    node.name = Some("the_node".into());
+    let graph = builder::graph(vec![node], vec![x], vec![y], initializers);
+    builder::model(17, graph).encode_to_vec()
+}
+
+fn fails_with(bytes: &[u8], tag: &str, expected: &[&str]) {
+    let path = temp_dir(tag).join("bad.onnx");
+    std::fs::write(&path, bytes).unwrap();
+    let out = litecnn(&["inspect", path.to_str().unwrap()]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.starts_with("error: "), "{err}");
+    for needle in expected {
+        assert!(err.contains(needle), "{tag}: {needle:?} not in {err}");
+    }
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn truncated_model_is_refused() {
+    let bytes = std::fs::read(fixture("tiny_cnn.onnx")).unwrap();
+    fails_with(
+        &bytes[..bytes.len() / 2],
+        "truncated",
+        &["bad.onnx", "decode"],
+    );
+}
+
+#[test]
+fn file_that_is_not_onnx_is_refused() {
+    fails_with(
+        b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR",
+        "magic",
+        &["bad.onnx", "not an ONNX model"],
+    );
+}
+
+#[test]
+fn unsupported_op_is_named_with_its_node() {
+    fails_with(
+        &model_bytes("NonMaxSuppression", &["x"], vec![]),
+        "unsupported",
+        &["the_node", "NonMaxSuppression"],
+    );
+}
+
+#[test]
+fn missing_initializer_is_named() {
+    fails_with(
+        &model_bytes("Add", &["x", "bias"], vec![]),
+        "missing",
+        &["the_node", "\"bias\""],
+    );
+}
+
+#[test]
+fn input_of_the_wrong_shape_is_refused_by_name() {
+    let dir = temp_dir("shape");
+    std::fs::write(
+        dir.join("x.npy"),
+        npy::encode_f32(&[1, 3, 32, 32], &vec![0.0; 3 * 32 * 32]),
+    )
+    .unwrap();
+    let model = fixture("tiny_cnn.onnx");
+    let out = litecnn(&[
+        "run",
+        model.to_str().unwrap(),
+        "--input",
+        dir.join("x.npy").to_str().unwrap(),
+        "--output",
+        dir.join("y.npy").to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("input \"input\": expected shape [N,3,64,64]"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!dir.join("y.npy").exists());
+}
