@@ -12,7 +12,7 @@ const RTOL: f32 = 1e-3;
 const ATOL: f32 = 1e-7;
 
 /// The test directories of the wheel, searched in this order.
-pub const SUITES: [&str; 2] = ["node", "pytorch-converted"];
+pub const SUITES: [&str; 3] = ["node", "pytorch-converted", "pytorch-operator"];
 
 /// Finds `name` in the suites under `root` (the wheel's `onnx/backend/test/data`).
 pub fn find_test(root: &Path, name: &str) -> Option<PathBuf> {

@@ -11,6 +11,7 @@ use crate::error::{ErrorKind, LoadError, bail};
 use crate::naming::{ir_name, node_label, op_type};
 use crate::ops::{self, Lowered, NodeCtx, Operand};
 use crate::proto::{GraphProto, NodeProto, TensorProto, ValueInfoProto};
+use crate::shapes::KnownShapes;
 use crate::tensor::tensor_from_proto;
 use crate::toposort;
 use crate::value_info::declared;
@@ -24,7 +25,11 @@ pub fn import_graph(mut g: GraphProto, opset: i64) -> Result<Graph, LoadError> {
     if g.output.is_empty() {
         bail!(Malformed, "graph has no outputs");
     }
-    let mut imp = Importer::default();
+    let mut imp = Importer {
+        graph: Graph::default(),
+        names: HashMap::new(),
+        shapes: KnownShapes::new(opset),
+    };
     imp.add_initializers(std::mem::take(&mut g.initializer))?;
     imp.add_inputs(&g.input)?;
     let order = toposort::order(&g.node, |name| imp.names.contains_key(name))?;
@@ -46,11 +51,12 @@ fn used_names(g: &GraphProto) -> HashSet<&str> {
         .collect()
 }
 
-#[derive(Default)]
 struct Importer {
     graph: Graph,
     /// ONNX value names → values. Constants made from old-opset attributes are not here.
     names: HashMap<String, ValueId>,
+    /// Shapes known so far, for the translators of old opsets.
+    shapes: KnownShapes,
 }
 
 impl Importer {
@@ -162,6 +168,7 @@ impl Importer {
             op_type: op_type(node),
             opset,
             consts: node.input.iter().map(|n| self.constant_named(n)).collect(),
+            shapes: node.input.iter().map(|n| self.shape_named(n)).collect(),
             outputs_used: node
                 .output
                 .iter()
@@ -187,6 +194,11 @@ impl Importer {
         self.graph.constants.get(id).cloned()
     }
 
+    fn shape_named(&self, name: &str) -> Option<Vec<Dim>> {
+        let &id = self.names.get(name)?;
+        self.shapes.shape(&self.graph, id)
+    }
+
     fn add_ir_node(
         &mut self,
         node: &NodeProto,
@@ -205,12 +217,14 @@ impl Importer {
             inputs.pop();
         }
         let outputs = self.node_outputs(node, &name, outputs)?;
-        self.graph.nodes.push(Node {
+        let node = Node {
             name,
             op,
             inputs,
             outputs,
-        });
+        };
+        self.shapes.record(&self.graph, &node);
+        self.graph.nodes.push(node);
         Ok(())
     }
 

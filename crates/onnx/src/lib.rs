@@ -17,6 +17,7 @@ mod import;
 mod model;
 mod naming;
 mod ops;
+mod shapes;
 mod tensor;
 mod toposort;
 mod value_info;

@@ -6,8 +6,9 @@ use crate::error::{LoadError, bail};
 use crate::ops::is_default_domain;
 use crate::proto::{ModelProto, OperatorSetIdProto};
 
-/// Oldest default-domain opset accepted.
-pub const MIN_OPSET: i64 = 7;
+/// Oldest default-domain opset accepted: the first. The translators give the older forms
+/// (legacy broadcasting, attributes that later became inputs…) their original meaning.
+pub const MIN_OPSET: i64 = 1;
 /// Newest default-domain opset accepted: the newest of the pinned `onnx` 1.22.0 wheel. None
 /// of the ops litecnn supports changed meaning after opset 23 (later versions only add element
 /// types, and Cast's `round_mode`, which only concerns float8 targets).
@@ -107,7 +108,7 @@ mod tests {
 
     #[test]
     fn opset_range_is_enforced() {
-        for (v, ok) in [(6, false), (7, true), (27, true), (28, false)] {
+        for (v, ok) in [(0, false), (1, true), (6, true), (27, true), (28, false)] {
             let m = model(v, graph(vec![], vec![], vec![], vec![]));
             match info(&m) {
                 Ok(_) => assert!(ok, "opset {v} accepted"),

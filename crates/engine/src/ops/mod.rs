@@ -70,7 +70,7 @@ pub fn eval(
         Op::Binary(b) => elementwise::eval_binary(*b, inputs),
         Op::PRelu => elementwise::eval_prelu(inputs),
         Op::Clip => elementwise::eval_clip(inputs),
-        Op::MaxPool(p) => pool::eval_max_pool(p, inputs),
+        Op::MaxPool(p) => pool::eval_max_pool(p, inputs, num_outputs),
         Op::AveragePool {
             pool,
             count_include_pad,
@@ -120,7 +120,7 @@ pub fn infer(
         Op::Unary(_) | Op::Clip | Op::Identity => elementwise::infer_same_as_first(inputs),
         Op::Binary(_) => elementwise::infer_binary(inputs),
         Op::PRelu => elementwise::infer_same_as_first(inputs),
-        Op::MaxPool(p) => pool::infer_pool(p, inputs),
+        Op::MaxPool(p) => pool::infer_max_pool(p, inputs, num_outputs),
         Op::AveragePool { pool, .. } => pool::infer_pool(pool, inputs),
         Op::GlobalAveragePool | Op::GlobalMaxPool => pool::infer_global_pool(inputs),
         Op::Gemm {

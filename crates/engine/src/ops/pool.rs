@@ -2,34 +2,71 @@
 //! their shape inference (window sizes come from the same rule as execution, via
 //! [`super::conv::infer_window_dims`]).
 
-use litecnn_kernels::reference::pool::{GlobalPoolKind, PoolGeometry, PoolKind, global_pool, pool};
+use litecnn_kernels::reference::pool::{
+    GlobalPoolKind, PoolGeometry, PoolKind, global_pool, max_pool_with_indices, pool,
+};
 
 use super::conv::{infer_window_dims, window_params};
-use super::elementwise::{expect_f32_facts, f32_input, f32_tensor, required_facts, show};
+use super::elementwise::{
+    expect_f32_facts, f32_input, f32_tensor, i64_tensor, required_facts, show,
+};
 use super::{Facts, OpError};
 use crate::ir::{Dim, PoolAttrs};
 use crate::op_bail;
 use crate::tensor::{DType, Tensor};
+
+/// X's elements with the window geometry of `p` over X.
+fn pool_input<'a>(
+    p: &PoolAttrs,
+    inputs: &[Option<&'a Tensor>],
+) -> Result<(PoolGeometry, &'a [f32]), OpError> {
+    let (x, xv) = f32_input(inputs, 0, "X")?;
+    if p.window.kernel_shape.is_none() {
+        op_bail!("pooling needs kernel_shape");
+    }
+    let geometry = PoolGeometry::new(x.shape(), &window_params(&p.window, p.ceil_mode))?;
+    Ok((geometry, xv))
+}
 
 fn eval_pool(
     p: &PoolAttrs,
     kind: PoolKind,
     inputs: &[Option<&Tensor>],
 ) -> Result<Vec<Tensor>, OpError> {
-    let (x, xv) = f32_input(inputs, 0, "X")?;
-    if p.window.kernel_shape.is_none() {
-        op_bail!("pooling needs kernel_shape");
-    }
-    let geometry = PoolGeometry::new(x.shape(), &window_params(&p.window, p.ceil_mode))?;
+    let (geometry, xv) = pool_input(p, inputs)?;
     let y = pool(&geometry, kind, xv)?;
     Ok(vec![f32_tensor(geometry.output_shape(), y)?])
 }
 
+/// MaxPool: Y, and when a second output is asked for, ONNX's `Indices`. The indices cost a
+/// second buffer, so they are computed only on request.
 pub(super) fn eval_max_pool(
     p: &PoolAttrs,
     inputs: &[Option<&Tensor>],
+    num_outputs: usize,
 ) -> Result<Vec<Tensor>, OpError> {
-    eval_pool(p, PoolKind::Max, inputs)
+    match num_outputs {
+        0 | 1 => eval_pool(p, PoolKind::Max, inputs),
+        // The IR has no `storage_order` yet, so the indices are always row-major (its default).
+        2 => eval_max_pool_with_indices(p, inputs, false),
+        n => op_bail!("MaxPool has at most 2 outputs (Y, Indices), {n} were asked for"),
+    }
+}
+
+/// Y and the int64 Indices, both of Y's shape: the flat position of each maximum in X, with
+/// the spatial part in column-major order when `storage_order_columns`.
+fn eval_max_pool_with_indices(
+    p: &PoolAttrs,
+    inputs: &[Option<&Tensor>],
+    storage_order_columns: bool,
+) -> Result<Vec<Tensor>, OpError> {
+    let (geometry, xv) = pool_input(p, inputs)?;
+    let (values, indices) = max_pool_with_indices(&geometry, xv, storage_order_columns)?;
+    let shape = geometry.output_shape();
+    Ok(vec![
+        f32_tensor(shape.clone(), values)?,
+        i64_tensor(shape, indices)?,
+    ])
 }
 
 pub(super) fn eval_average_pool(
@@ -52,6 +89,23 @@ pub(super) fn eval_global_average_pool(inputs: &[Option<&Tensor>]) -> Result<Vec
 
 pub(super) fn eval_global_max_pool(inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>, OpError> {
     eval_global(GlobalPoolKind::Max, inputs)
+}
+
+/// MaxPool's facts: Y as for any pool, and Indices (when asked for) int64 of Y's shape.
+pub(super) fn infer_max_pool(
+    p: &PoolAttrs,
+    inputs: &[Option<&Facts>],
+    num_outputs: usize,
+) -> Result<Vec<Facts>, OpError> {
+    let mut out = infer_pool(p, inputs)?;
+    if num_outputs >= 2 {
+        out.push(Facts {
+            dtype: Some(DType::I64),
+            shape: out[0].shape.clone(),
+            value: None,
+        });
+    }
+    Ok(out)
 }
 
 pub(super) fn infer_pool(
@@ -141,7 +195,7 @@ mod tests {
     fn max_pool_same_upper_and_infer_agree() {
         let x = Tensor::from_f32(vec![1, 1, 3, 3], (1..=9).map(|v| v as f32).collect()).unwrap();
         let p = attrs(vec![2, 2], vec![2, 2], vec![], AutoPad::SameUpper, false);
-        let y = eval_max_pool(&p, &[Some(&x)]).unwrap();
+        let y = eval_max_pool(&p, &[Some(&x)], 1).unwrap();
         assert_eq!(y[0].shape(), &[1, 1, 2, 2]);
         assert_eq!(y[0].as_f32().unwrap(), &[5.0, 6.0, 8.0, 9.0]);
         let facts = Facts::new(
@@ -151,6 +205,23 @@ mod tests {
         let inferred = infer_pool(&p, &[Some(&facts)]).unwrap();
         let want: Vec<Dim> = y[0].shape().iter().map(|&d| Dim::Known(d)).collect();
         assert_eq!(inferred[0].shape, Some(want));
+    }
+
+    #[test]
+    fn max_pool_indices_on_request_and_their_inference() {
+        let x = Tensor::from_f32(vec![1, 1, 2, 3], vec![1.0, 2.0, 9.0, 8.0, 3.0, 7.0]).unwrap();
+        let p = attrs(vec![2, 2], vec![1, 1], vec![], AutoPad::NotSet, false);
+        let out = eval_max_pool(&p, &[Some(&x)], 2).unwrap();
+        assert_eq!(out[0].as_f32().unwrap(), &[8.0, 9.0]);
+        assert_eq!(out[1].shape(), &[1, 1, 1, 2]);
+        assert_eq!(out[1].as_i64().unwrap(), &[3, 2]);
+        assert!(eval_max_pool(&p, &[Some(&x)], 3).is_err());
+        let dims = vec![Dim::Known(1), Dim::Known(1), Dim::Known(2), Dim::Known(3)];
+        let facts = Facts::new(DType::F32, dims);
+        let inferred = infer_max_pool(&p, &[Some(&facts)], 2).unwrap();
+        assert_eq!(inferred[1].dtype, Some(DType::I64));
+        assert_eq!(inferred[1].shape, inferred[0].shape);
+        assert_eq!(infer_max_pool(&p, &[Some(&facts)], 1).unwrap().len(), 1);
     }
 
     #[test]
@@ -196,13 +267,13 @@ mod tests {
     fn bad_windows_are_errors() {
         let x = Tensor::from_f32(vec![1, 1, 2, 2], vec![0.0; 4]).unwrap();
         let too_big = attrs(vec![3, 3], vec![], vec![], AutoPad::NotSet, false);
-        assert!(eval_max_pool(&too_big, &[Some(&x)]).is_err());
+        assert!(eval_max_pool(&too_big, &[Some(&x)], 1).is_err());
         let facts = Facts::new(
             DType::F32,
             vec![Dim::Known(1), Dim::Known(1), Dim::Known(2), Dim::Known(2)],
         );
         assert!(infer_pool(&too_big, &[Some(&facts)]).is_err());
         let wrong_rank = attrs(vec![2], vec![], vec![], AutoPad::NotSet, false);
-        assert!(eval_max_pool(&wrong_rank, &[Some(&x)]).is_err());
+        assert!(eval_max_pool(&wrong_rank, &[Some(&x)], 2).is_err());
     }
 }

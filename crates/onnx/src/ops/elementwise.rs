@@ -1,10 +1,11 @@
 //! Elementwise ops: the unary activations, the four broadcasting arithmetic ops, PRelu and Clip
-//! (whose bounds were attributes before opset 11).
+//! (whose bounds were attributes before opset 11). Before opset 7 the arithmetic ops and PRelu
+//! broadcast differently; [`super::legacy`] rewrites their second operand.
 
 use litecnn_engine::Tensor;
 use litecnn_engine::ir::{BinaryOp, Op, UnaryOp};
 
-use super::{Lowered, NodeCtx, Operand};
+use super::{Lowered, NodeCtx, Operand, legacy};
 use crate::attrs::Attrs;
 use crate::error::{LoadError, bail};
 
@@ -57,24 +58,43 @@ fn unary_params(op: UnaryOp, a: &mut Attrs) -> Result<UnaryOp, LoadError> {
     })
 }
 
+/// Add, Sub, Mul, Div: A, B. Before opset 7, `broadcast` and `axis` say how B meets A.
 pub fn binary(ctx: &NodeCtx) -> Result<Lowered, LoadError> {
     ctx.inputs(2, 2)?;
     ctx.outputs(1)?;
-    ctx.attrs()?.finish()?;
+    let mut a = ctx.attrs()?;
+    let b = if ctx.opset_below(7) {
+        legacy::binary_operand_b(ctx, &mut a)?
+    } else {
+        Operand::Input(1)
+    };
+    a.finish()?;
     let op = match ctx.op_type {
         "Add" => BinaryOp::Add,
         "Sub" => BinaryOp::Sub,
         "Mul" => BinaryOp::Mul,
         _ => BinaryOp::Div,
     };
-    Ok(Lowered::same_inputs(Op::Binary(op), ctx))
+    Ok(Lowered::with_inputs(
+        Op::Binary(op),
+        vec![Operand::Input(0), b],
+    ))
 }
 
+/// PRelu: X, slope. Before opset 7 a 1-D slope is per channel (axis 1).
 pub fn prelu(ctx: &NodeCtx) -> Result<Lowered, LoadError> {
     ctx.inputs(2, 2)?;
     ctx.outputs(1)?;
     ctx.attrs()?.finish()?;
-    Ok(Lowered::same_inputs(Op::PRelu, ctx))
+    let slope = if ctx.opset_below(7) {
+        legacy::prelu_slope(ctx)?
+    } else {
+        Operand::Input(1)
+    };
+    Ok(Lowered::with_inputs(
+        Op::PRelu,
+        vec![Operand::Input(0), slope],
+    ))
 }
 
 /// Clip: X, [min], [max]. Before opset 11 the bounds were float attributes.

@@ -2,7 +2,7 @@
 
 use litecnn_engine::{Op, Tensor, TensorData};
 
-use super::{Lowered, NodeCtx, Operand};
+use super::{Lowered, NodeCtx, Operand, legacy};
 use crate::error::{LoadError, bail};
 
 pub fn identity(ctx: &NodeCtx) -> Result<Lowered, LoadError> {
@@ -13,7 +13,8 @@ pub fn identity(ctx: &NodeCtx) -> Result<Lowered, LoadError> {
 }
 
 /// Dropout: data, [ratio], [training_mode] → output, [mask]. At inference the output is the
-/// input, whatever the ratio or seed; training mode and the mask are rejected.
+/// input, whatever the ratio or seed; training mode (before opset 7 `is_test=0`) and the mask
+/// are rejected.
 pub fn dropout(ctx: &NodeCtx) -> Result<Lowered, LoadError> {
     ctx.inputs(1, 3)?;
     ctx.outputs(2)?;
@@ -21,6 +22,9 @@ pub fn dropout(ctx: &NodeCtx) -> Result<Lowered, LoadError> {
     let mut a = ctx.attrs()?;
     a.ignore("ratio");
     a.ignore("seed");
+    if ctx.opset_below(7) {
+        legacy::require_test_mode(&mut a)?;
+    }
     a.finish()?;
     if ctx.has_input(2) && !ctx.constant(2).is_some_and(is_all_zero) {
         bail!(
@@ -42,7 +46,7 @@ fn is_all_zero(t: &Tensor) -> bool {
 mod tests {
     use super::super::testing::lower;
     use super::*;
-    use crate::builder::attr_float;
+    use crate::builder::{attr_float, attr_int};
     use crate::error::ErrorKind;
 
     #[test]
@@ -52,6 +56,17 @@ mod tests {
             l,
             Lowered::with_inputs(Op::Identity, vec![Operand::Input(0)])
         );
+    }
+
+    #[test]
+    fn old_dropout_needs_test_mode() {
+        let identity = Lowered::with_inputs(Op::Identity, vec![Operand::Input(0)]);
+        let is_test = |v| vec![attr_int("is_test", v)];
+        assert_eq!(lower("Dropout", 6, 1, 1, is_test(1)).unwrap(), identity);
+        assert_eq!(lower("Dropout", 6, 1, 1, vec![]).unwrap(), identity);
+        let e = lower("Dropout", 6, 1, 1, is_test(0)).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::UnsupportedAttribute);
+        assert!(lower("Dropout", 7, 1, 1, is_test(1)).is_err());
     }
 
     #[test]

@@ -1,5 +1,6 @@
-//! Ops that only rearrange elements: Flatten, Reshape, Transpose, Squeeze and Unsqueeze
-//! (whose axes were an attribute before opset 13).
+//! Ops that only rearrange elements: Flatten, Reshape (whose target shape was an attribute
+//! before opset 5), Transpose, Squeeze and Unsqueeze (whose axes were an attribute before
+//! opset 13).
 
 use litecnn_engine::{Op, Tensor};
 
@@ -15,13 +16,25 @@ pub fn flatten(ctx: &NodeCtx) -> Result<Lowered, LoadError> {
     Ok(Lowered::same_inputs(Op::Flatten { axis }, ctx))
 }
 
+/// Reshape: data, shape. Before opset 5 the shape is the `shape` attribute, where 0 already
+/// meant "copy this dim" (`allowzero=0`).
 pub fn reshape(ctx: &NodeCtx) -> Result<Lowered, LoadError> {
-    ctx.inputs(2, 2)?;
     ctx.outputs(1)?;
     let mut a = ctx.attrs()?;
-    let allowzero = a.bool_or("allowzero", false)?;
+    if !ctx.opset_below(5) {
+        ctx.inputs(2, 2)?;
+        let allowzero = a.bool_or("allowzero", false)?;
+        a.finish()?;
+        return Ok(Lowered::same_inputs(Op::Reshape { allowzero }, ctx));
+    }
+    ctx.inputs(1, 1)?;
+    let Some(shape) = a.ints("shape")? else {
+        bail!(Malformed, "attribute \"shape\" is required");
+    };
     a.finish()?;
-    Ok(Lowered::same_inputs(Op::Reshape { allowzero }, ctx))
+    let shape = Operand::Const("shape", Tensor::vec_i64(shape));
+    let op = Op::Reshape { allowzero: false };
+    Ok(Lowered::with_inputs(op, vec![Operand::Input(0), shape]))
 }
 
 /// Transpose: `perm`, when given, must be a permutation of `0..rank`.
@@ -87,6 +100,20 @@ mod tests {
         );
         let op = op_of(lower("Reshape", 14, 2, 1, vec![attr_int("allowzero", 1)]).unwrap());
         assert_eq!(op, Op::Reshape { allowzero: true });
+    }
+
+    #[test]
+    fn old_reshape_takes_the_shape_attribute() {
+        let l = lower("Reshape", 4, 1, 1, vec![attr_ints("shape", &[0, -1])]).unwrap();
+        let shape = Operand::Const("shape", Tensor::vec_i64(vec![0, -1]));
+        let want = Lowered::with_inputs(
+            Op::Reshape { allowzero: false },
+            vec![Operand::Input(0), shape],
+        );
+        assert_eq!(l, want);
+        assert!(lower("Reshape", 4, 1, 1, vec![]).is_err());
+        assert!(lower("Reshape", 4, 2, 1, vec![]).is_err());
+        assert!(lower("Reshape", 5, 1, 1, vec![attr_ints("shape", &[-1])]).is_err());
     }
 
     #[test]

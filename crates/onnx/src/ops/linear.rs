@@ -10,6 +10,11 @@ pub fn gemm(ctx: &NodeCtx) -> Result<Lowered, LoadError> {
     ctx.inputs(2, 3)?;
     ctx.outputs(1)?;
     let mut a = ctx.attrs()?;
+    if ctx.opset_below(7) {
+        // `broadcast=1` let C broadcast to [M, N]; without it C already is [M, N]. Both are
+        // cases of the numpy broadcasting that Gemm uses from opset 7.
+        a.bool_or("broadcast", false)?;
+    }
     let op = Op::Gemm {
         alpha: a.float_or("alpha", 1.0)?,
         beta: a.float_or("beta", 1.0)?,
@@ -52,6 +57,18 @@ mod tests {
             trans_b: true,
         };
         assert_eq!(op, want);
+    }
+
+    #[test]
+    fn old_gemm_broadcast_flag_changes_nothing() {
+        let plain = lower("Gemm", 13, 3, 1, vec![]).unwrap();
+        for b in [0, 1] {
+            assert_eq!(
+                lower("Gemm", 6, 3, 1, vec![attr_int("broadcast", b)]).unwrap(),
+                plain
+            );
+        }
+        assert!(lower("Gemm", 7, 3, 1, vec![attr_int("broadcast", 1)]).is_err());
     }
 
     #[test]

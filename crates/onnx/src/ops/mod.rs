@@ -2,14 +2,15 @@
 //! file; this file holds what they share — the node's view ([`NodeCtx`]), the result
 //! ([`Lowered`]) — and the dispatch by op type.
 //!
-//! Translators see only the node, the model's opset and which of its inputs are load-time
-//! constants; they never touch the graph, so each can be tested alone.
+//! Translators see only the node, the model's opset, which of its inputs are load-time
+//! constants and what shapes are known; they never touch the graph, so each can be tested alone.
 
 mod constant;
 mod conv;
 mod elementwise;
 mod identity;
 mod layout;
+mod legacy;
 mod linear;
 mod norm;
 mod pool;
@@ -21,7 +22,7 @@ mod window;
 
 use std::sync::Arc;
 
-use litecnn_engine::{Op, Tensor};
+use litecnn_engine::{Dim, Op, Tensor};
 
 use crate::attrs::Attrs;
 use crate::error::{LoadError, bail};
@@ -35,6 +36,9 @@ pub struct NodeCtx<'a> {
     pub opset: i64,
     /// The load-time value of each input, when it has one.
     pub consts: Vec<Option<Arc<Tensor>>>,
+    /// The shape of each input, when known at load time (see [`crate::shapes`]). Only the
+    /// forms of opsets before 7 need it: their broadcasting depends on the inputs' ranks.
+    pub shapes: Vec<Option<Vec<Dim>>>,
     /// Whether each output is read by a node or is a graph output.
     pub outputs_used: Vec<bool>,
 }
@@ -80,8 +84,14 @@ impl Lowered {
 }
 
 impl<'a> NodeCtx<'a> {
+    /// The node's attributes, with `consumed_inputs` already accepted where the op's old
+    /// versions had it: it only told in-place runtimes which inputs they could overwrite.
     pub fn attrs(&self) -> Result<Attrs<'a>, LoadError> {
-        Attrs::new(&self.node.attribute)
+        let mut a = Attrs::new(&self.node.attribute)?;
+        if legacy::had_consumed_inputs(self.op_type, self.opset) {
+            a.ignore("consumed_inputs");
+        }
+        Ok(a)
     }
 
     /// Checks the node has `min..=max` inputs and that the first `min` are present.
@@ -135,6 +145,16 @@ impl<'a> NodeCtx<'a> {
     /// The load-time value of input `i`, if it has one.
     pub fn constant(&self, i: usize) -> Option<&Tensor> {
         self.consts.get(i)?.as_deref()
+    }
+
+    /// The shape of input `i`, if known at load time.
+    pub fn shape(&self, i: usize) -> Option<&[Dim]> {
+        self.shapes.get(i)?.as_deref()
+    }
+
+    /// The rank of input `i`, if known at load time.
+    pub fn rank(&self, i: usize) -> Option<usize> {
+        self.shape(i).map(<[Dim]>::len)
     }
 
     pub fn opset_below(&self, version: i64) -> bool {
@@ -221,7 +241,44 @@ pub(crate) mod testing {
         n_out: usize,
         attrs: Vec<AttributeProto>,
     ) -> Result<Lowered, LoadError> {
-        let ins: Vec<String> = (0..n_in).map(|i| format!("i{i}")).collect();
+        lower_known(op_type, opset, vec![Known::default(); n_in], n_out, attrs)
+    }
+
+    /// What the importer knows about one input at load time.
+    #[derive(Clone, Default)]
+    pub struct Known {
+        pub value: Option<Tensor>,
+        pub shape: Option<Vec<Dim>>,
+    }
+
+    impl Known {
+        /// A load-time constant (its shape is known too).
+        pub fn constant(t: Tensor) -> Known {
+            let shape = t.shape().iter().map(|&d| Dim::Known(d)).collect();
+            Known {
+                value: Some(t),
+                shape: Some(shape),
+            }
+        }
+
+        /// A runtime value of known shape.
+        pub fn shaped(dims: &[usize]) -> Known {
+            Known {
+                value: None,
+                shape: Some(dims.iter().map(|&d| Dim::Known(d)).collect()),
+            }
+        }
+    }
+
+    /// `lower` with what is known about each input.
+    pub fn lower_known(
+        op_type: &str,
+        opset: i64,
+        inputs: Vec<Known>,
+        n_out: usize,
+        attrs: Vec<AttributeProto>,
+    ) -> Result<Lowered, LoadError> {
+        let ins: Vec<String> = (0..inputs.len()).map(|i| format!("i{i}")).collect();
         let outs: Vec<String> = (0..n_out).map(|i| format!("o{i}")).collect();
         let ins: Vec<&str> = ins.iter().map(String::as_str).collect();
         let outs: Vec<&str> = outs.iter().map(String::as_str).collect();
@@ -230,10 +287,22 @@ pub(crate) mod testing {
             node: &node,
             op_type,
             opset,
-            consts: vec![None; n_in],
+            consts: inputs
+                .iter()
+                .map(|k| k.value.clone().map(Arc::new))
+                .collect(),
+            shapes: inputs.into_iter().map(|k| k.shape).collect(),
             outputs_used: vec![true; n_out],
         };
         translate(&ctx)
+    }
+
+    /// The inputs of a successful translation.
+    pub fn inputs_of(lowered: Lowered) -> Vec<Operand> {
+        match lowered {
+            Lowered::Node { inputs, .. } => inputs,
+            Lowered::Constant(t) => panic!("expected a node, got constant {t:?}"),
+        }
     }
 
     /// The op of a successful translation.

@@ -2,7 +2,7 @@
 
 use litecnn_engine::Op;
 
-use super::{Lowered, NodeCtx};
+use super::{Lowered, NodeCtx, legacy};
 use crate::error::{LoadError, bail};
 
 /// X, scale, B, mean, var → Y. The running-statistics outputs exist only in training, so any
@@ -16,6 +16,9 @@ pub fn batch_norm(ctx: &NodeCtx) -> Result<Lowered, LoadError> {
     // Momentum only updates the running statistics, which inference never produces.
     a.ignore("momentum");
     let spatial = a.int_or("spatial", 1)?;
+    if ctx.opset_below(7) {
+        legacy::require_test_mode(&mut a)?;
+    }
     let training = a.int_or("training_mode", 0)?;
     a.finish()?;
     if spatial != 1 {
@@ -40,7 +43,7 @@ pub fn batch_norm(ctx: &NodeCtx) -> Result<Lowered, LoadError> {
 mod tests {
     use super::super::testing::{lower, op_of};
     use super::*;
-    use crate::builder::{attr_float, attr_int};
+    use crate::builder::{attr_float, attr_int, attr_ints};
     use crate::error::ErrorKind;
 
     #[test]
@@ -50,6 +53,21 @@ mod tests {
         let attrs = vec![attr_float("epsilon", 1e-3), attr_float("momentum", 0.9)];
         let op = op_of(lower("BatchNormalization", 15, 5, 1, attrs).unwrap());
         assert_eq!(op, Op::BatchNormalization { epsilon: 1e-3 });
+    }
+
+    #[test]
+    fn old_is_test_must_not_select_training() {
+        let test_mode = vec![
+            attr_int("is_test", 1),
+            attr_ints("consumed_inputs", &[0, 0]),
+        ];
+        let op = op_of(lower("BatchNormalization", 5, 5, 1, test_mode).unwrap());
+        assert_eq!(op, Op::BatchNormalization { epsilon: 1e-5 });
+        assert!(lower("BatchNormalization", 6, 5, 1, vec![]).is_ok());
+        let e = lower("BatchNormalization", 6, 5, 1, vec![attr_int("is_test", 0)]).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::UnsupportedAttribute);
+        let e = lower("BatchNormalization", 7, 5, 1, vec![attr_int("is_test", 1)]).unwrap_err();
+        assert_eq!(e.message(), "unsupported attribute \"is_test\"");
     }
 
     #[test]

@@ -4,28 +4,33 @@ use litecnn_engine::Op;
 use litecnn_engine::ir::PoolAttrs;
 
 use super::window::window;
-use super::{Lowered, NodeCtx};
+use super::{Lowered, NodeCtx, Operand};
 use crate::attrs::Attrs;
 use crate::error::{LoadError, bail};
 
-/// MaxPool: only the values (output 0); the Indices output must be unused.
+/// MaxPool: Y, [Indices]. The engine computes Indices only when something uses them.
 pub fn max_pool(ctx: &NodeCtx) -> Result<Lowered, LoadError> {
     ctx.inputs(1, 1)?;
     ctx.outputs(2)?;
-    ctx.unused_from(1, "Indices")?;
     let mut a = ctx.attrs()?;
     let pool = pool_attrs(&mut a)?;
-    // storage_order only changes the Indices output, which is never computed; litecnn still
-    // rejects the column-major form so that no one relies on it.
-    let storage_order = a.int_or("storage_order", 0)?;
+    let column_major = a.bool_or("storage_order", false)?;
     a.finish()?;
-    if storage_order != 0 {
+    let indices_used = ctx.outputs_used.get(1) == Some(&true);
+    // storage_order only changes Indices. The IR has no field for it yet, so the engine's
+    // indices are row-major; the column-major ones are refused rather than given wrong.
+    if column_major && indices_used {
         bail!(
             UnsupportedAttribute,
-            "unsupported attribute value storage_order={storage_order}"
+            "unsupported attribute value storage_order=1 with the Indices output used \
+             (litecnn computes row-major indices only)"
         );
     }
-    Ok(Lowered::same_inputs(Op::MaxPool(pool), ctx))
+    Ok(Lowered::Node {
+        op: Op::MaxPool(pool),
+        inputs: vec![Operand::Input(0)],
+        outputs: if indices_used { 2 } else { 1 },
+    })
 }
 
 pub fn average_pool(ctx: &NodeCtx) -> Result<Lowered, LoadError> {
@@ -86,17 +91,32 @@ mod tests {
         assert!(count_include_pad && pool.ceil_mode);
     }
 
+    fn outputs_of(l: Lowered) -> usize {
+        match l {
+            Lowered::Node { outputs, .. } => outputs,
+            Lowered::Constant(_) => panic!("not a node"),
+        }
+    }
+
     #[test]
-    fn max_pool_needs_kernel_and_rejects_used_indices() {
+    fn max_pool_needs_kernel_and_computes_used_indices() {
         assert!(lower("MaxPool", 13, 1, 1, vec![]).is_err());
         let k = || vec![attr_ints("kernel_shape", &[2, 2])];
-        let e = lower("MaxPool", 13, 1, 2, k()).unwrap_err();
-        assert_eq!(e.kind(), ErrorKind::UnsupportedFeature);
-        assert!(e.message().contains("Indices"), "{e}");
-        let mut attrs = k();
+        assert_eq!(outputs_of(lower("MaxPool", 13, 1, 2, k()).unwrap()), 2);
+        assert_eq!(outputs_of(lower("MaxPool", 13, 1, 1, k()).unwrap()), 1);
+    }
+
+    #[test]
+    fn column_major_indices_are_refused_only_when_used() {
+        let mut attrs = vec![attr_ints("kernel_shape", &[2, 2])];
         attrs.push(attr_int("storage_order", 1));
-        let e = lower("MaxPool", 13, 1, 1, attrs).unwrap_err();
+        assert_eq!(
+            outputs_of(lower("MaxPool", 13, 1, 1, attrs.clone()).unwrap()),
+            1
+        );
+        let e = lower("MaxPool", 13, 1, 2, attrs).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::UnsupportedAttribute);
+        assert!(e.message().contains("storage_order"), "{e}");
     }
 
     #[test]

@@ -173,10 +173,12 @@ fn unsupported_dtype_names_tensor_and_type() {
 #[test]
 fn unsupported_opset() {
     let mut m = conv_relu();
-    m.opset_import[0].version = Some(6);
-    let e = load_err(&m);
-    assert_eq!(e.kind(), ErrorKind::UnsupportedOpset);
-    assert!(e.to_string().contains("opset 6"), "{e}");
+    for v in [0, 28] {
+        m.opset_import[0].version = Some(v);
+        let e = load_err(&m);
+        assert_eq!(e.kind(), ErrorKind::UnsupportedOpset);
+        assert!(e.to_string().contains(&format!("opset {v} ")), "{e}");
+    }
 }
 
 #[test]
