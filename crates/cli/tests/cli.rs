@@ -118,6 +118,8 @@ fn inspect_reports_io_parameters_and_ops() {
     assert!(v["parameters"].as_u64().unwrap() > 1000);
     assert!(v["macs"].as_u64().unwrap() > 1_000_000);
     assert!(v["ops"]["Conv"].as_u64().unwrap() >= 3, "{v}");
+    assert_eq!(v["unsupported_ops"], serde_json::json!([]));
+    assert!(v["nodes_after_folding"].as_u64().unwrap() >= 5);
 }
 
 /// A one-node model `y = op(x)` with optional initializers, serialized.
@@ -173,6 +175,20 @@ fn unsupported_op_is_named_with_its_node() {
         "unsupported",
         &["the_node", "NonMaxSuppression"],
     );
+}
+
+#[test]
+fn inspect_lists_every_unsupported_op_of_a_model_that_cannot_load() {
+    let path = temp_dir("census").join("m.onnx");
+    std::fs::write(&path, model_bytes("NonMaxSuppression", &["x"], vec![])).unwrap();
+    let out = litecnn(&["inspect", path.to_str().unwrap(), "--json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        v["unsupported_ops"],
+        serde_json::json!(["NonMaxSuppression"])
+    );
+    assert!(stderr(&out).contains("the_node"), "{}", stderr(&out));
 }
 
 #[test]

@@ -13,6 +13,7 @@ pub mod error;
 pub mod proto;
 
 mod attrs;
+mod census;
 mod import;
 mod model;
 mod naming;
@@ -27,6 +28,7 @@ use std::path::Path;
 use litecnn_engine::{Graph, Tensor};
 use prost::Message;
 
+pub use census::{OpUse, op_census};
 pub use error::{ErrorKind, LoadError};
 pub use model::{MAX_OPSET, MIN_OPSET, ModelInfo};
 pub use tensor::MAX_ELEMENTS;

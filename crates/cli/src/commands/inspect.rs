@@ -1,9 +1,12 @@
-//! `litecnn inspect MODEL` — what a model takes, gives and costs.
+//! `litecnn inspect MODEL` — what a model takes, gives and costs, and every op litecnn lacks.
 
 use std::collections::BTreeMap;
+use std::fs;
 
+use anyhow::Context;
 use litecnn_engine::stats;
-use litecnn_engine::{Graph, Model, Value};
+use litecnn_engine::{Model, Value};
+use litecnn_onnx::OpUse;
 use serde::Serialize;
 
 use crate::cli::InspectArgs;
@@ -16,62 +19,98 @@ struct Io {
     shape: String,
 }
 
+/// What the engine makes of a model that loads.
 #[derive(Debug, Serialize)]
-struct InspectReport {
-    model: String,
+struct Loaded {
     inputs: Vec<Io>,
     outputs: Vec<Io>,
     parameters: usize,
     macs: Option<u64>,
-    nodes: usize,
-    ops: BTreeMap<&'static str, usize>,
+    nodes_after_folding: usize,
+}
+
+#[derive(Debug, Serialize)]
+struct InspectReport {
+    model: String,
+    /// Op types in the file (`domain:op` outside the default domain) and their node counts.
+    ops: BTreeMap<String, usize>,
+    unsupported_ops: Vec<String>,
+    #[serde(flatten)]
+    loaded: Option<Loaded>,
 }
 
 pub fn inspect(args: &InspectArgs) -> anyhow::Result<()> {
-    let model = load_model(&args.model)?;
-    let report = report(&args.model.display().to_string(), &model);
+    let shown = args.model.display().to_string();
+    let bytes = fs::read(&args.model).with_context(|| format!("cannot read {shown}"))?;
+    let census =
+        litecnn_onnx::op_census(&bytes).with_context(|| format!("cannot load model {shown}"))?;
+    drop(bytes);
+    let (loaded, failure) = match load_model(&args.model) {
+        Ok(model) => (Some(loaded(&model)), None),
+        Err(e) => (None, Some(e)),
+    };
+    let report = InspectReport {
+        model: shown,
+        ops: census.iter().map(|u| (op_label(u), u.count)).collect(),
+        unsupported_ops: census
+            .iter()
+            .filter(|u| !u.supported)
+            .map(op_label)
+            .collect(),
+        loaded,
+    };
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         print_text(&report);
     }
-    Ok(())
+    failure.map_or(Ok(()), Err)
 }
 
-fn report(path: &str, model: &Model) -> InspectReport {
-    let graph: &Graph = model.graph();
+fn op_label(u: &OpUse) -> String {
+    match u.domain.as_str() {
+        "" | "ai.onnx" => u.op_type.clone(),
+        domain => format!("{domain}:{}", u.op_type),
+    }
+}
+
+fn loaded(model: &Model) -> Loaded {
     let io = |v: &Value| Io {
         name: v.name.clone(),
         dtype: v.dtype.map_or("?".into(), |d| d.to_string()),
         shape: stats::format_shape(v.shape.as_deref()),
     };
-    InspectReport {
-        model: path.to_string(),
+    Loaded {
         inputs: model.inputs().into_iter().map(io).collect(),
         outputs: model.outputs().into_iter().map(io).collect(),
-        parameters: stats::parameter_count(graph),
-        macs: stats::macs(graph),
-        nodes: graph.nodes.len(),
-        ops: stats::op_histogram(graph),
+        parameters: stats::parameter_count(model.graph()),
+        macs: stats::macs(model.graph()),
+        nodes_after_folding: model.graph().nodes.len(),
     }
 }
 
 fn print_text(r: &InspectReport) {
     println!("model: {}", r.model);
-    for (title, list) in [("inputs", &r.inputs), ("outputs", &r.outputs)] {
-        println!("{title}:");
-        for v in list {
-            println!("  {}  {} {}", v.name, v.dtype, v.shape);
+    if let Some(l) = &r.loaded {
+        for (title, list) in [("inputs", &l.inputs), ("outputs", &l.outputs)] {
+            println!("{title}:");
+            for v in list {
+                println!("  {}  {} {}", v.name, v.dtype, v.shape);
+            }
         }
+        println!("parameters: {}", l.parameters);
+        match l.macs {
+            Some(m) => println!("MACs per sample: {:.1} M", m as f64 / 1e6),
+            None => println!("MACs per sample: unknown (shapes not static)"),
+        }
+        println!("nodes after folding: {}", l.nodes_after_folding);
     }
-    println!("parameters: {}", r.parameters);
-    match r.macs {
-        Some(m) => println!("MACs per sample: {:.1} M", m as f64 / 1e6),
-        None => println!("MACs per sample: unknown (shapes not static)"),
-    }
-    println!("nodes after folding: {}", r.nodes);
-    println!("ops:");
+    println!("ops in the file:");
     for (op, n) in &r.ops {
-        println!("  {op:<20} {n}");
+        println!("  {op:<24} {n}");
+    }
+    match r.unsupported_ops.as_slice() {
+        [] => println!("unsupported ops: none"),
+        list => println!("unsupported ops: {}", list.join(", ")),
     }
 }

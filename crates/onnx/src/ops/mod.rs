@@ -187,43 +187,59 @@ pub fn translate(ctx: &NodeCtx) -> Result<Lowered, LoadError> {
             ctx.op_type
         );
     }
-    match ctx.op_type {
-        "Conv" => conv::conv(ctx),
-        "MaxPool" => pool::max_pool(ctx),
-        "AveragePool" => pool::average_pool(ctx),
-        "GlobalAveragePool" | "GlobalMaxPool" => pool::global_pool(ctx),
-        "BatchNormalization" => norm::batch_norm(ctx),
-        "Add" | "Sub" | "Mul" | "Div" => elementwise::binary(ctx),
-        "PRelu" => elementwise::prelu(ctx),
-        "Clip" => elementwise::clip(ctx),
-        "Gemm" => linear::gemm(ctx),
-        "MatMul" => linear::matmul(ctx),
-        "Flatten" => layout::flatten(ctx),
-        "Reshape" => layout::reshape(ctx),
-        "Transpose" => layout::transpose(ctx),
-        "Squeeze" => layout::squeeze(ctx),
-        "Unsqueeze" => layout::unsqueeze(ctx),
-        "Concat" => slicing::concat(ctx),
-        "Split" => slicing::split(ctx),
-        "Slice" => slicing::slice(ctx),
-        "Pad" => slicing::pad(ctx),
-        "Gather" => slicing::gather(ctx),
-        "ReduceMean" => reduce::reduce_mean(ctx),
-        "Softmax" => softmax::softmax(ctx),
-        "Identity" => identity::identity(ctx),
-        "Dropout" => identity::dropout(ctx),
-        "Shape" => shape_ops::shape(ctx),
-        "Cast" => shape_ops::cast(ctx),
-        "ConstantOfShape" => shape_ops::constant_of_shape(ctx),
-        "Constant" => constant::constant(ctx),
-        other => match elementwise::unary_op(other) {
-            Some(_) => elementwise::unary(ctx),
-            None => bail!(
-                UnsupportedOp,
-                "unsupported op {other} (domain \"{domain}\")"
-            ),
-        },
+    match translator(ctx.op_type) {
+        Some(translate_op) => translate_op(ctx),
+        None => bail!(
+            UnsupportedOp,
+            "unsupported op {} (domain \"{domain}\")",
+            ctx.op_type
+        ),
     }
+}
+
+type Translator = fn(&NodeCtx) -> Result<Lowered, LoadError>;
+
+/// The translator of a default-domain op type; `None` when litecnn does not implement it.
+fn translator(op_type: &str) -> Option<Translator> {
+    Some(match op_type {
+        "Conv" => conv::conv,
+        "MaxPool" => pool::max_pool,
+        "AveragePool" => pool::average_pool,
+        "GlobalAveragePool" | "GlobalMaxPool" => pool::global_pool,
+        "BatchNormalization" => norm::batch_norm,
+        "Add" | "Sub" | "Mul" | "Div" => elementwise::binary,
+        "PRelu" => elementwise::prelu,
+        "Clip" => elementwise::clip,
+        "Gemm" => linear::gemm,
+        "MatMul" => linear::matmul,
+        "Flatten" => layout::flatten,
+        "Reshape" => layout::reshape,
+        "Transpose" => layout::transpose,
+        "Squeeze" => layout::squeeze,
+        "Unsqueeze" => layout::unsqueeze,
+        "Concat" => slicing::concat,
+        "Split" => slicing::split,
+        "Slice" => slicing::slice,
+        "Pad" => slicing::pad,
+        "Gather" => slicing::gather,
+        "ReduceMean" => reduce::reduce_mean,
+        "Softmax" => softmax::softmax,
+        "Identity" => identity::identity,
+        "Dropout" => identity::dropout,
+        "Shape" => shape_ops::shape,
+        "Cast" => shape_ops::cast,
+        "ConstantOfShape" => shape_ops::constant_of_shape,
+        "Constant" => constant::constant,
+        other => {
+            elementwise::unary_op(other)?;
+            elementwise::unary
+        }
+    })
+}
+
+/// Whether litecnn can translate nodes of this op type and domain (attributes aside).
+pub fn is_supported(domain: &str, op_type: &str) -> bool {
+    is_default_domain(domain) && translator(op_type).is_some()
 }
 
 /// Shared helpers for the translators' unit tests.
