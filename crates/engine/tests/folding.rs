@@ -59,7 +59,8 @@ fn ramp(shape: Vec<usize>) -> Tensor {
     Tensor::from_f32(shape, (0..n).map(|i| (i as f32 * 0.37).sin()).collect()).unwrap()
 }
 
-/// `x.view(x.size(0), 2, 3, 4)` as the TorchScript exporter writes it.
+/// `x.view(x.size(0), 2, x.size(1) // 2, 4)`, as the TorchScript exporter writes a ShuffleNet
+/// channel shuffle: the batch element stays symbolic, the channel element folds to 3.
 fn channel_view_graph() -> Graph {
     let mut b = Builder::new();
     let x = b.input("x", vec![batch(), Dim::Known(6), Dim::Known(4)]);
@@ -71,14 +72,20 @@ fn channel_view_graph() -> Graph {
         &[x],
     );
     let zero = b.constant("zero", Tensor::scalar_i64(0));
-    let n = b.node(Op::Gather { axis: 0 }, &[shape, zero]);
+    let one = b.constant("one", Tensor::scalar_i64(1));
+    let two = b.constant("two_i", Tensor::scalar_i64(2));
     let axes = b.constant("axes", Tensor::vec_i64(vec![0]));
+    let n = b.node(Op::Gather { axis: 0 }, &[shape, zero]);
     let n1 = b.node(Op::Unsqueeze, &[n, axes]);
-    let rest = b.constant("rest", Tensor::vec_i64(vec![2, 3, 4]));
-    let target = b.node(Op::Concat { axis: 0 }, &[n1, rest]);
+    let c = b.node(Op::Gather { axis: 0 }, &[shape, one]);
+    let half = b.node(Op::Binary(BinaryOp::Div), &[c, two]);
+    let half1 = b.node(Op::Unsqueeze, &[half, axes]);
+    let groups = b.constant("groups", Tensor::vec_i64(vec![2]));
+    let width = b.constant("width", Tensor::vec_i64(vec![4]));
+    let target = b.node(Op::Concat { axis: 0 }, &[n1, groups, half1, width]);
     let y = b.node(Op::Reshape { allowzero: false }, &[x, target]);
-    let two = b.constant("two", Tensor::scalar_f32(2.0));
-    let z = b.node(Op::Binary(BinaryOp::Mul), &[y, two]);
+    let scale = b.constant("scale", Tensor::scalar_f32(2.0));
+    let z = b.node(Op::Binary(BinaryOp::Mul), &[y, scale]);
     b.graph.outputs.push(z);
     b.graph
 }

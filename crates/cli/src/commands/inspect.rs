@@ -27,6 +27,8 @@ struct Loaded {
     parameters: usize,
     macs: Option<u64>,
     nodes_after_folding: usize,
+    /// Op histogram of the graph the engine runs, after folding.
+    ops_after_folding: BTreeMap<&'static str, usize>,
 }
 
 #[derive(Debug, Serialize)]
@@ -86,6 +88,7 @@ fn loaded(model: &Model) -> Loaded {
         parameters: stats::parameter_count(model.graph()),
         macs: stats::macs(model.graph()),
         nodes_after_folding: model.graph().nodes.len(),
+        ops_after_folding: stats::op_histogram(model.graph()),
     }
 }
 
@@ -104,6 +107,12 @@ fn print_text(r: &InspectReport) {
             None => println!("MACs per sample: unknown (shapes not static)"),
         }
         println!("nodes after folding: {}", l.nodes_after_folding);
+        let ops: Vec<String> = l
+            .ops_after_folding
+            .iter()
+            .map(|(op, n)| format!("{op} {n}"))
+            .collect();
+        println!("  {}", ops.join(", "));
     }
     println!("ops in the file:");
     for (op, n) in &r.ops {

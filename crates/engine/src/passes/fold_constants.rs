@@ -33,7 +33,12 @@ pub fn fold_constants(graph: &mut Graph) -> Result<(), EngineError> {
             }
             continue;
         }
-        symbolic.track(&node, &facts);
+        if let Some(value) = symbolic.fold(&node, &facts) {
+            let value = Arc::new(value);
+            facts[node.outputs[0].index()] = constant_facts(&value);
+            graph.constants.insert(node.outputs[0], value);
+            continue;
+        }
         for (&id, fact) in node.outputs.iter().zip(inferred) {
             facts[id.index()] = fact;
         }

@@ -32,12 +32,26 @@ pub(super) struct SymbolicValues {
 }
 
 impl SymbolicValues {
-    /// Records the node's output when it is a partly symbolic shape vector.
-    pub(super) fn track(&mut self, node: &Node, facts: &[Facts]) {
-        if let (Some(out), Some(&id)) = (self.evaluate(node, facts), node.outputs.first())
-            && out.elems.iter().any(|e| matches!(e, SymInt::Sym(_)))
-        {
-            self.values.insert(id, out);
+    /// Evaluates a shape-arithmetic node on partly symbolic operands. Returns the output as a
+    /// constant when every element turned out known; otherwise remembers it and returns `None`.
+    pub(super) fn fold(&mut self, node: &Node, facts: &[Facts]) -> Option<Tensor> {
+        let out = self.evaluate(node, facts)?;
+        let &id = node.outputs.first()?;
+        let known: Option<Vec<i64>> = out
+            .elems
+            .iter()
+            .map(|e| match e {
+                SymInt::Int(v) => Some(*v),
+                SymInt::Sym(_) => None,
+            })
+            .collect();
+        match known {
+            Some(v) if out.scalar => Some(Tensor::scalar_i64(v[0])),
+            Some(v) => Some(Tensor::vec_i64(v)),
+            None => {
+                self.values.insert(id, out);
+                None
+            }
         }
     }
 
