@@ -5,10 +5,9 @@
 use litecnn_kernels::reference::conv::{ConvGeometry, conv};
 use litecnn_kernels::reference::window::{self as win, WindowParams};
 
-use super::elementwise::{
-    expect_f32_facts, f32_input, f32_tensor, known_dims, optional, required_facts, show,
-};
-use super::{Facts, OpError};
+use super::elementwise::{expect_f32_facts, f32_input, f32_tensor, known_dims, optional};
+use super::operands::show;
+use super::{Facts, OpError, required_facts};
 use crate::ir::{AutoPad, ConvAttrs, Dim, Window};
 use crate::op_bail;
 use crate::tensor::{DType, Tensor};

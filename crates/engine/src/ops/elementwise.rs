@@ -7,7 +7,8 @@ use litecnn_kernels::reference::broadcast::broadcasts_to;
 use litecnn_kernels::reference::elementwise::{self as k, BinaryKind, UnaryKind};
 use litecnn_kernels::reference::window::ShapeError;
 
-use super::{Facts, OpError, required, required_f32};
+use super::operands::show;
+use super::{Facts, OpError, required, required_f32, required_facts};
 use crate::ir::{BinaryOp, Dim, UnaryOp};
 use crate::op_bail;
 use crate::tensor::{DType, Tensor, TensorData};
@@ -41,19 +42,6 @@ pub(crate) fn f32_input<'a>(
     let t = required_f32(inputs, index, what)?;
     // `required_f32` checked the type, so the fallback is never taken.
     Ok((t, t.as_f32().unwrap_or_default()))
-}
-
-/// The facts of input `index`, or an error naming it when it is absent.
-pub(crate) fn required_facts<'a>(
-    inputs: &[Option<&'a Facts>],
-    index: usize,
-    what: &str,
-) -> Result<&'a Facts, OpError> {
-    inputs
-        .get(index)
-        .copied()
-        .flatten()
-        .ok_or_else(|| OpError::new(format!("missing required input {index} ({what})")))
 }
 
 /// Errors unless a known dtype is `float32`.
@@ -252,12 +240,6 @@ pub(crate) fn broadcast_dims(a: &[Dim], b: &[Dim]) -> Result<Option<Vec<Dim>>, O
         out.push(dim);
     }
     Ok(Some(out))
-}
-
-/// `[a, b, c]` for messages.
-pub(crate) fn show(dims: &[Dim]) -> String {
-    let parts: Vec<String> = dims.iter().map(Dim::to_string).collect();
-    format!("[{}]", parts.join(", "))
 }
 
 /// Whether fully known dims `from` broadcast to `to` (unknown dims are not checked).

@@ -4,9 +4,9 @@ use litecnn_kernels::reference::gemm::{GemmParams, gemm, matmul};
 
 use super::elementwise::{
     broadcast_dims, expect_f32_facts, f32_input, f32_tensor, may_broadcast_to, optional,
-    required_facts, show,
 };
-use super::{Facts, OpError};
+use super::operands::show;
+use super::{Facts, OpError, required_facts};
 use crate::ir::Dim;
 use crate::op_bail;
 use crate::tensor::{DType, Tensor};

@@ -1,17 +1,29 @@
 //! Per-op semantics: how each [`Op`] computes its outputs (`eval`, on the reference kernels)
 //! and what it tells about its outputs before running (`infer`, for shape inference and
-//! load-time folding). One file per op family; this file only dispatches.
+//! load-time folding). One file per op family, with the helpers several families share in
+//! `operands.rs` and the test fixtures in `testing.rs`; this file dispatches, and holds the
+//! input accessors every family uses.
 
+mod concat;
 mod conv;
 mod elementwise;
-mod layout;
+mod gather;
 mod linear;
 mod norm;
+mod operands;
+mod pad;
 mod pool;
 mod reduce;
+mod reshape;
 mod shape_ops;
-mod slicing;
+mod slice;
 mod softmax;
+mod split;
+mod squeeze;
+mod sym_product;
+#[cfg(test)]
+mod testing;
+mod transpose;
 
 use crate::ir::{Dim, Op};
 use crate::tensor::{DType, Tensor};
@@ -84,16 +96,16 @@ pub fn eval(
             trans_b,
         } => linear::eval_gemm(*alpha, *beta, *trans_a, *trans_b, inputs),
         Op::MatMul => linear::eval_matmul(inputs),
-        Op::Flatten { axis } => layout::eval_flatten(*axis, inputs),
-        Op::Reshape { allowzero } => layout::eval_reshape(*allowzero, inputs),
-        Op::Transpose { perm } => layout::eval_transpose(perm.as_deref(), inputs),
-        Op::Squeeze => layout::eval_squeeze(inputs),
-        Op::Unsqueeze => layout::eval_unsqueeze(inputs),
-        Op::Concat { axis } => slicing::eval_concat(*axis, inputs),
-        Op::Split { axis } => slicing::eval_split(*axis, inputs, num_outputs),
-        Op::Slice => slicing::eval_slice(inputs),
-        Op::Pad { mode } => slicing::eval_pad(*mode, inputs),
-        Op::Gather { axis } => slicing::eval_gather(*axis, inputs),
+        Op::Flatten { axis } => reshape::eval_flatten(*axis, inputs),
+        Op::Reshape { allowzero } => reshape::eval_reshape(*allowzero, inputs),
+        Op::Transpose { perm } => transpose::eval_transpose(perm.as_deref(), inputs),
+        Op::Squeeze => squeeze::eval_squeeze(inputs),
+        Op::Unsqueeze => squeeze::eval_unsqueeze(inputs),
+        Op::Concat { axis } => concat::eval_concat(*axis, inputs),
+        Op::Split { axis } => split::eval_split(*axis, inputs, num_outputs),
+        Op::Slice => slice::eval_slice(inputs),
+        Op::Pad { mode } => pad::eval_pad(*mode, inputs),
+        Op::Gather { axis } => gather::eval_gather(*axis, inputs),
         Op::ReduceMean {
             keepdims,
             noop_with_empty_axes,
@@ -127,16 +139,16 @@ pub fn infer(
             trans_a, trans_b, ..
         } => linear::infer_gemm(*trans_a, *trans_b, inputs),
         Op::MatMul => linear::infer_matmul(inputs),
-        Op::Flatten { axis } => layout::infer_flatten(*axis, inputs),
-        Op::Reshape { allowzero } => layout::infer_reshape(*allowzero, inputs),
-        Op::Transpose { perm } => layout::infer_transpose(perm.as_deref(), inputs),
-        Op::Squeeze => layout::infer_squeeze(inputs),
-        Op::Unsqueeze => layout::infer_unsqueeze(inputs),
-        Op::Concat { axis } => slicing::infer_concat(*axis, inputs),
-        Op::Split { axis } => slicing::infer_split(*axis, inputs, num_outputs),
-        Op::Slice => slicing::infer_slice(inputs),
-        Op::Pad { .. } => slicing::infer_pad(inputs),
-        Op::Gather { axis } => slicing::infer_gather(*axis, inputs),
+        Op::Flatten { axis } => reshape::infer_flatten(*axis, inputs),
+        Op::Reshape { allowzero } => reshape::infer_reshape(*allowzero, inputs),
+        Op::Transpose { perm } => transpose::infer_transpose(perm.as_deref(), inputs),
+        Op::Squeeze => squeeze::infer_squeeze(inputs),
+        Op::Unsqueeze => squeeze::infer_unsqueeze(inputs),
+        Op::Concat { axis } => concat::infer_concat(*axis, inputs),
+        Op::Split { axis } => split::infer_split(*axis, inputs, num_outputs),
+        Op::Slice => slice::infer_slice(inputs),
+        Op::Pad { .. } => pad::infer_pad(inputs),
+        Op::Gather { axis } => gather::infer_gather(*axis, inputs),
         Op::ReduceMean {
             keepdims,
             noop_with_empty_axes,
@@ -154,6 +166,19 @@ pub(crate) fn required<'a>(
     index: usize,
     what: &str,
 ) -> Result<&'a Tensor, OpError> {
+    inputs
+        .get(index)
+        .copied()
+        .flatten()
+        .ok_or_else(|| OpError::new(format!("missing required input {index} ({what})")))
+}
+
+/// The facts of the input at `index`, or an error naming it when it is absent.
+pub(crate) fn required_facts<'a>(
+    inputs: &[Option<&'a Facts>],
+    index: usize,
+    what: &str,
+) -> Result<&'a Facts, OpError> {
     inputs
         .get(index)
         .copied()

@@ -2,8 +2,9 @@
 
 use litecnn_kernels::reference::batchnorm::{BatchNormParams, batch_norm};
 
-use super::elementwise::{expect_f32_facts, f32_input, f32_tensor, required_facts, show};
-use super::{Facts, OpError};
+use super::elementwise::{expect_f32_facts, f32_input, f32_tensor};
+use super::operands::show;
+use super::{Facts, OpError, required_facts};
 use crate::ir::Dim;
 use crate::op_bail;
 use crate::tensor::{DType, Tensor};

@@ -7,10 +7,9 @@ use litecnn_kernels::reference::pool::{
 };
 
 use super::conv::{infer_window_dims, window_params};
-use super::elementwise::{
-    expect_f32_facts, f32_input, f32_tensor, i64_tensor, required_facts, show,
-};
-use super::{Facts, OpError};
+use super::elementwise::{expect_f32_facts, f32_input, f32_tensor, i64_tensor};
+use super::operands::show;
+use super::{Facts, OpError, required_facts};
 use crate::ir::{Dim, PoolAttrs};
 use crate::op_bail;
 use crate::tensor::{DType, Tensor};

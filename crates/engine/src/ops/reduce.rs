@@ -3,8 +3,8 @@
 
 use litecnn_kernels::reference::reduce::reduce_mean;
 
-use super::elementwise::{expect_f32_facts, f32_input, f32_tensor, optional, required_facts};
-use super::{Facts, OpError, normalize_axis};
+use super::elementwise::{expect_f32_facts, f32_input, f32_tensor, optional};
+use super::{Facts, OpError, normalize_axis, required_facts};
 use crate::ir::Dim;
 use crate::op_bail;
 use crate::tensor::{DType, Tensor};

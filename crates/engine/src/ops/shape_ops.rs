@@ -4,11 +4,11 @@
 
 use std::sync::Arc;
 
-use super::layout::{
-    Operand, check_created, fact, fact_dims, i64_fact, known_dims, out_facts, required_i64, tensor,
+use super::operands::{
+    Operand, check_created, fact_dims, i64_fact, known_dims, out_facts, required_i64, tensor,
     to_size,
 };
-use super::{Facts, OpError, required};
+use super::{Facts, OpError, required, required_facts};
 use crate::ir::Dim;
 use crate::op_bail;
 use crate::tensor::{DType, Tensor, TensorData};
@@ -52,7 +52,7 @@ pub(super) fn infer_shape(
     end: Option<i64>,
     inputs: &[Option<&Facts>],
 ) -> Result<Vec<Facts>, OpError> {
-    let x = fact(inputs, 0, "data")?;
+    let x = required_facts(inputs, 0, "data")?;
     let Some(dims) = fact_dims(x) else {
         return Ok(vec![out_facts(Some(DType::I64), None)]);
     };
@@ -97,7 +97,7 @@ pub(super) fn eval_cast(to: DType, inputs: &[Option<&Tensor>]) -> Result<Vec<Ten
 }
 
 pub(super) fn infer_cast(to: DType, inputs: &[Option<&Facts>]) -> Result<Vec<Facts>, OpError> {
-    let x = fact(inputs, 0, "input")?;
+    let x = required_facts(inputs, 0, "input")?;
     Ok(vec![out_facts(Some(to), fact_dims(x))])
 }
 
@@ -149,9 +149,9 @@ pub(super) fn infer_constant_of_shape(
 mod tests {
     use proptest::prelude::*;
 
-    use super::super::layout::testing::*;
     use crate::ir::Op;
     use crate::ops::infer;
+    use crate::ops::testing::*;
     use crate::tensor::{DType, Tensor};
 
     fn shape_op(start: i64, end: Option<i64>) -> Op {
