@@ -4,12 +4,14 @@
 For every model of the suite this script
 
 1. builds the torchvision network with ``weights=None`` and a fixed seed, perturbs the BatchNorm
-   affine parameters a little (so batch-norm folding is tested with non-trivial values),
+   affine parameters a little (both exporters fold BatchNorm into the convolutions; this keeps the
+   folded weights from being trivially scaled copies of the random init),
 2. recalibrates every BatchNorm's running statistics on random batches (train mode,
    ``momentum=None`` = cumulative average) so activations stay O(1) through the whole network,
-3. rescales the final classifier so the input-dependent part of the logits has a standard
-   deviation of about 3 (random-init torchvision logits are ~1e-9 and mostly bias, which an engine
-   that ignores its input would reproduce: see DESIGN.md section 6),
+3. centres the final classifier's output on random images and rescales it so the parity inputs'
+   logits deviate from the typical logits with a standard deviation of about 3 (random-init
+   torchvision logits are ~1e-9 and mostly bias, which an engine that ignores its input would
+   reproduce: see DESIGN.md section 6),
 4. exports it with the TorchScript exporter (opset 17) and the dynamo exporter (opset 18), both with
    a symbolic batch axis ``N``, as single self-contained ``.onnx`` files,
 5. checks with ONNX Runtime that each export matches PyTorch on ``input-b1.npy`` and
