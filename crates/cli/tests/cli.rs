@@ -32,11 +32,11 @@ fn temp_dir(tag: &str) -> PathBuf {
     dir
 }
 
-#[test]
-fn run_reproduces_onnx_runtime_on_the_fixture() {
-    let out_path = temp_dir("run").join("out.npy");
-    let model = fixture("tiny_cnn.onnx");
-    let input = fixture("tiny_cnn_input.npy");
+/// Runs `litecnn run` on a committed fixture and compares with ONNX Runtime's saved output.
+fn run_matches_expected(stem: &str) {
+    let out_path = temp_dir(stem).join("out.npy");
+    let model = fixture(&format!("{stem}.onnx"));
+    let input = fixture(&format!("{stem}_input.npy"));
     let out = litecnn(&[
         "run",
         model.to_str().unwrap(),
@@ -47,7 +47,7 @@ fn run_reproduces_onnx_runtime_on_the_fixture() {
     ]);
     assert!(out.status.success(), "{}", stderr(&out));
     let ours = npy::read_f32(&out_path).unwrap();
-    let reference = npy::read_f32(&fixture("tiny_cnn_expected.npy")).unwrap();
+    let reference = npy::read_f32(&fixture(&format!("{stem}_expected.npy"))).unwrap();
     assert_eq!(ours.shape(), reference.shape());
     let scale = reference
         .as_f32()
@@ -60,8 +60,31 @@ fn run_reproduces_onnx_runtime_on_the_fixture() {
         .iter()
         .zip(reference.as_f32().unwrap())
     {
-        assert!((a - b).abs() <= 1e-4 * scale, "{a} vs {b}");
+        assert!((a - b).abs() <= 1e-4 * scale, "{stem}: {a} vs {b}");
     }
+}
+
+#[test]
+fn run_reproduces_onnx_runtime_on_the_fixture() {
+    run_matches_expected("tiny_cnn");
+}
+
+#[test]
+fn tensorflow_style_same_padding_folds_to_pad_and_conv() {
+    run_matches_expected("same_pad");
+    let model = fixture("same_pad.onnx");
+    let out = litecnn(&["inspect", model.to_str().unwrap(), "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        v["ops"]["Shape"].as_u64().unwrap() > 0,
+        "the file does carry shape arithmetic"
+    );
+    assert_eq!(
+        v["ops_after_folding"],
+        serde_json::json!({"Conv": 1, "Pad": 1})
+    );
+    assert_eq!(v["outputs"][0]["shape"], "[N,8,16,16]");
 }
 
 #[test]

@@ -114,13 +114,15 @@ fn fold_node(
 }
 
 /// Writes what inference learnt back into the graph's value table (for `inspect` and planning).
+/// Inferred facts win over declared ones: exporters sometimes declare output shapes with
+/// placeholder names (`Convout_dim_3`) or reuse the batch symbol for a spatial dimension.
 fn record_facts(graph: &mut Graph, facts: &[Facts]) {
     for (i, fact) in facts.iter().enumerate() {
         let value = &mut graph.values[i];
-        if value.dtype.is_none() {
+        if fact.dtype.is_some() {
             value.dtype = fact.dtype;
         }
-        if value.shape.is_none() {
+        if fact.shape.is_some() {
             value.shape = fact.shape.clone();
         }
     }
