@@ -23,11 +23,39 @@ pub enum Command {
     Inspect(InspectArgs),
     /// Measures engine latency on random input.
     Bench(BenchArgs),
+    /// Checks a bundle: checksums, signature, manifest, labels, golden outputs (exit 0 or 3).
+    Verify(VerifyArgs),
+    /// Classifies image files: decode, preprocess, run, top-k labels.
+    Predict(PredictArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct VerifyArgs {
+    /// A bundle directory (`litecnn-bundle/1`).
+    pub bundle: PathBuf,
+    /// minisign public key: a file, or the base64 key itself. Makes the signature required.
+    #[arg(long)]
+    pub pubkey: Option<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct PredictArgs {
+    /// A bundle directory (preprocessing and labels from its manifest) or an .onnx file.
+    pub model: PathBuf,
+    /// JPEG or PNG files.
+    #[arg(required = true)]
+    pub images: Vec<PathBuf>,
+    /// How many classes to show per image.
+    #[arg(long, default_value_t = 5)]
+    pub top_k: usize,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, clap::Args)]
 pub struct RunArgs {
-    /// An .onnx file.
+    /// An .onnx file or a bundle directory.
     pub model: PathBuf,
     /// Input tensor (.npy, float32).
     #[arg(long)]
@@ -42,7 +70,7 @@ pub struct RunArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct InspectArgs {
-    /// An .onnx file.
+    /// An .onnx file or a bundle directory.
     pub model: PathBuf,
     /// Print JSON instead of text.
     #[arg(long)]
@@ -51,7 +79,7 @@ pub struct InspectArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct BenchArgs {
-    /// An .onnx file.
+    /// An .onnx file or a bundle directory.
     pub model: PathBuf,
     /// Worker threads (default: the number of cores).
     #[arg(long)]

@@ -4,6 +4,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
+use litecnn_cli::commands::Rejected;
 use litecnn_cli::{cli, commands};
 
 fn main() -> ExitCode {
@@ -15,7 +16,8 @@ fn main() -> ExitCode {
             for cause in err.chain().skip(1) {
                 eprintln!("  caused by: {cause}");
             }
-            ExitCode::from(1)
+            let rejected = err.chain().any(|c| c.downcast_ref::<Rejected>().is_some());
+            ExitCode::from(if rejected { 3 } else { 1 })
         }
     }
 }

@@ -2,7 +2,9 @@
 
 mod bench;
 mod inspect;
+mod predict;
 mod run;
+mod verify;
 
 use crate::cli::{Args, Command};
 
@@ -11,6 +13,8 @@ pub fn dispatch(args: Args) -> anyhow::Result<()> {
         Command::Run(a) => run::run(&a),
         Command::Inspect(a) => inspect::inspect(&a),
         Command::Bench(a) => bench::bench(&a),
+        Command::Verify(a) => verify::verify(&a),
+        Command::Predict(a) => predict::predict(&a),
     }
 }
 
@@ -18,3 +22,9 @@ pub fn dispatch(args: Args) -> anyhow::Result<()> {
 pub fn default_threads() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
+
+/// An error meaning "the candidate was rejected" (a failed verification or gate): the binary
+/// exits with status 3 instead of 1 (DESIGN §3).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Rejected(pub String);

@@ -1,0 +1,1 @@
+//! litecnn-bundle/1 model bundles: checksums, digest, minisign signature, manifest, labels, golden check.
