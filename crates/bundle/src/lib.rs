@@ -1,1 +1,41 @@
-//! litecnn-bundle/1 model bundles: checksums, digest, minisign signature, manifest, labels, golden check.
+//! litecnn-bundle/1 model bundles (DESIGN §2): a directory holding `model.onnx`, the manifest
+//! `litecnn.json`, `golden.safetensors`, `SHA256SUMS` and optionally `SHA256SUMS.minisig`.
+//!
+//! Verification steps, one module each, in the order they run:
+//! [`checksums`] (every file listed and matching, nothing unlisted) → [`digest`] (SHA-256 of
+//! `SHA256SUMS`, the bundle's identity) → [`signature`] (minisign, required with a key) →
+//! [`manifest`] (typed, every error naming its field; [`labels`] inside it) → [`model`]
+//! (loads in the engine, inputs and outputs as declared, one class per label) → [`golden`]
+//! (the engine reproduces the exported outputs within the manifest's tolerances).
+//!
+//! [`Bundle::open`] runs the cheap first four; [`verify`] runs them all into a
+//! [`VerifyReport`]. [`repository`] reads `<repo>/<name>/LATEST`; [`writer`] writes bundle
+//! parts for tests and tools.
+
+mod bundle;
+pub mod checksums;
+pub mod digest;
+mod error;
+pub mod golden;
+pub mod labels;
+pub mod manifest;
+pub mod model;
+pub mod names;
+mod report;
+pub mod repository;
+pub mod signature;
+mod verify;
+pub mod writer;
+
+pub use bundle::Bundle;
+pub use checksums::{ChecksumError, Checksums};
+pub use digest::Digest;
+pub use error::BundleError;
+pub use golden::{GoldenError, GoldenReport};
+pub use labels::{Label, LabelError, parse_label_file};
+pub use manifest::{Manifest, ManifestError, OutputKind};
+pub use model::ModelError;
+pub use report::{Status, Step, VerifyReport};
+pub use repository::{RepositoryError, latest_version};
+pub use signature::{PublicKey, SignatureError, SignatureStatus};
+pub use verify::{Verification, Verified, verify};

@@ -43,7 +43,14 @@ struct InspectReport {
 
 pub fn inspect(args: &InspectArgs) -> anyhow::Result<()> {
     let shown = args.model.display().to_string();
-    let bytes = fs::read(&args.model).with_context(|| format!("cannot read {shown}"))?;
+    let onnx_path = if args.model.is_dir() {
+        litecnn_bundle::Bundle::open(&args.model, None)
+            .with_context(|| format!("cannot open bundle {shown}"))?
+            .model_path()
+    } else {
+        args.model.clone()
+    };
+    let bytes = fs::read(&onnx_path).with_context(|| format!("cannot read {}", onnx_path.display()))?;
     let census =
         litecnn_onnx::op_census(&bytes).with_context(|| format!("cannot load model {shown}"))?;
     drop(bytes);
