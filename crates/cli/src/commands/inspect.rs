@@ -50,7 +50,8 @@ pub fn inspect(args: &InspectArgs) -> anyhow::Result<()> {
     } else {
         args.model.clone()
     };
-    let bytes = fs::read(&onnx_path).with_context(|| format!("cannot read {}", onnx_path.display()))?;
+    let bytes =
+        fs::read(&onnx_path).with_context(|| format!("cannot read {}", onnx_path.display()))?;
     let census =
         litecnn_onnx::op_census(&bytes).with_context(|| format!("cannot load model {shown}"))?;
     drop(bytes);
