@@ -1,36 +1,14 @@
 //! The `litecnn` binary, run as a user runs it: the committed fixture model, JSON contracts of
 //! DESIGN §3, and one bad model file per class of failure.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
+
+use common::{fixture, litecnn, stderr, temp_dir};
 
 use litecnn_cli::npy;
 use litecnn_engine::{DType, Dim};
 use litecnn_onnx::builder;
 use prost::Message;
-
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../tests/fixtures")
-        .join(name)
-}
-
-fn litecnn(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_litecnn"))
-        .args(args)
-        .output()
-        .expect("litecnn starts")
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-fn temp_dir(tag: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("litecnn-cli-{tag}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 /// Runs `litecnn run` on a committed fixture and compares with ONNX Runtime's saved output.
 fn run_matches_expected(stem: &str) {

@@ -2,8 +2,11 @@
 //! model as a bundle) on PNG images written here, both output formats, and the errors that
 //! must name the file.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
+
+use common::{fixture, litecnn, stderr, temp_dir};
+
+use std::path::Path;
 
 use litecnn_bundle::Manifest;
 use litecnn_bundle::writer::{write_checksums, write_golden, write_manifest};
@@ -15,30 +18,6 @@ use zune_core::bit_depth::BitDepth;
 use zune_core::colorspace::ColorSpace;
 use zune_core::options::EncoderOptions;
 use zune_png::PngEncoder;
-
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../tests/fixtures")
-        .join(name)
-}
-
-fn temp_dir(tag: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("litecnn-predict-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn litecnn(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_litecnn"))
-        .args(args)
-        .output()
-        .expect("litecnn starts")
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
 
 /// Writes a `width`×`height` RGB PNG whose pixel (x, y) is `color(x, y)`.
 fn write_png(path: &Path, width: usize, height: usize, color: impl Fn(usize, usize) -> [u8; 3]) {

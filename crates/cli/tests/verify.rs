@@ -1,26 +1,16 @@
 //! `litecnn verify` exit codes (0 all passed, 3 rejected, 1 not a bundle at all) and bundles as
 //! the MODEL of `litecnn run` and `bench`, run as a user runs them.
 
+mod common;
+
+use common::{fixture, litecnn};
+
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use litecnn_bundle::writer::{write_checksums, write_golden};
 use litecnn_cli::npy;
 use serde_json::json;
-
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../tests/fixtures")
-        .join(name)
-}
-
-fn litecnn(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_litecnn"))
-        .args(args)
-        .output()
-        .expect("litecnn starts")
-}
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
