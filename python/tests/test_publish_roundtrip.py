@@ -5,9 +5,11 @@
 from __future__ import annotations
 
 import shutil
+import sys
 
 import numpy as np
 import pytest
+import torch
 from litecnn.publish import minisign
 from litecnn.publish.pipeline import ExportOptions, export_bundle
 
@@ -95,3 +97,39 @@ def test_run_reproduces_the_golden_outputs(
     excess = np.abs(got - want) - (tolerance["atol"] + tolerance["rtol"] * np.abs(want))
     assert excess.max() <= 0, f"max abs error {np.abs(got - want).max():.3e}"
     assert (got.argmax(axis=1) == want.argmax(axis=1)).all()
+
+
+def test_reference_architecture_publishes_verifies_and_runs(litecnn_bin, run_tool, ref, tmp_path):
+    """`litecnn.models:lite_cnn_half` through the console script, then through litecnn."""
+    from litecnn.models import lite_cnn_half
+
+    torch.manual_seed(5)
+    model = lite_cnn_half(num_classes=len(ref.labels)).eval()
+    checkpoint = tmp_path / "best.pth"
+    torch.save({"epoch": 3, "model_state_dict": model.state_dict()}, checkpoint)
+    published = run_tool(
+        [
+            sys.executable, "-m", "litecnn.publish", "export",
+            "--model", "litecnn.models:lite_cnn_half",
+            "--checkpoint", checkpoint, "--labels", ref.labels_file, "--name", "lite",
+            "--repo", tmp_path / "repo", "--input-size", "64", "--resize", "72",
+        ],
+        timeout=300,
+    )  # fmt: skip
+    assert published.returncode == 0, published.stdout + published.stderr
+    model_dir = tmp_path / "repo" / "lite"
+    bundle = model_dir / (model_dir / "LATEST").read_text().strip()
+    code, output = verify(litecnn_bin, run_tool, bundle)
+    assert code == VERIFY_OK, output
+
+    x = torch.randn(3, 3, 64, 64)
+    np.save(tmp_path / "x.npy", x.numpy())
+    ran = run_tool(
+        [litecnn_bin, "run", bundle, "--input", tmp_path / "x.npy", "--output", tmp_path / "y.npy"],
+        timeout=300,
+    )
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    with torch.no_grad():
+        want = model(x).numpy()
+    got = np.load(tmp_path / "y.npy")
+    assert np.abs(got - want).max() <= 1e-4 * max(1.0, np.abs(want).max())
