@@ -10,7 +10,8 @@
 //!
 //! [`Bundle::open`] runs the cheap first four; [`verify`] runs them all into a
 //! [`VerifyReport`]. [`repository`] reads `<repo>/<name>/LATEST`; [`writer`] writes bundle
-//! parts for tests and tools.
+//! parts for tests and tools. [`predict`] turns output scores into labelled predictions, the
+//! same for the command line and the server.
 
 mod bundle;
 pub mod checksums;
@@ -21,6 +22,7 @@ pub mod labels;
 pub mod manifest;
 pub mod model;
 pub mod names;
+pub mod predict;
 mod report;
 pub mod repository;
 pub mod signature;

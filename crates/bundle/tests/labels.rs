@@ -4,7 +4,7 @@ mod common;
 
 use std::fs;
 
-use common::{Failures, shared_data};
+use common::{Failures, fixture};
 use litecnn_bundle::{Label, parse_label_file};
 use serde_json::{Map, Value, json};
 
@@ -106,7 +106,7 @@ fn bad_label_files_name_the_problem() {
 
 #[test]
 fn thudogs_labels_keyed_by_index_with_a_bom() {
-    let bytes = fs::read(shared_data("thudogs-labels.json")).unwrap();
+    let bytes = fs::read(fixture("thudogs-labels.json")).unwrap();
     assert!(
         bytes.starts_with(b"\xEF\xBB\xBF"),
         "the file is meant to carry a BOM"

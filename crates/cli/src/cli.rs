@@ -27,6 +27,44 @@ pub enum Command {
     Verify(VerifyArgs),
     /// Classifies image files: decode, preprocess, run, top-k labels.
     Predict(PredictArgs),
+    /// Serves a model over HTTP (/predict, /ready, /metrics, ...), hot-swapping promotions.
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// A bundle directory to serve. Without it: the store's current model, else the built-in
+    /// demo model.
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// The store whose `current` model is served and watched for promotions
+    /// (default: $XDG_DATA_HOME/litecnn, else ~/.local/share/litecnn).
+    #[arg(long, env = "LITECNN_STORE")]
+    pub store: Option<PathBuf>,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: std::net::IpAddr,
+    /// Port to listen on (0: any free port; the address is printed).
+    #[arg(long, default_value_t = 8891)]
+    pub port: u16,
+    /// Inference worker threads (default: the number of cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Bearer tokens, one per line (# comments); then every route but /health and /ready needs one.
+    #[arg(long)]
+    pub token_file: Option<PathBuf>,
+    /// Largest request body: bytes, or with a unit (KiB, MiB, GiB, kB, MB, GB).
+    #[arg(long, default_value = "20MiB", value_parser = crate::commands::parse_bytes)]
+    pub max_body_bytes: usize,
+    /// Largest image, in pixels (width x height), checked before decoding.
+    #[arg(long, default_value_t = 40_000_000)]
+    pub max_pixels: u64,
+    /// Requests that may wait for an inference worker; more get 503 overloaded.
+    #[arg(long, default_value_t = 64)]
+    pub queue: usize,
+    /// Longest a request may take (e.g. 30s, 500ms, 2m).
+    #[arg(long, default_value = "30s", value_parser = crate::commands::parse_duration)]
+    pub request_timeout: std::time::Duration,
 }
 
 #[derive(Debug, clap::Args)]

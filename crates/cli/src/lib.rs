@@ -3,5 +3,6 @@
 
 pub mod cli;
 pub mod commands;
+pub mod demo;
 mod load;
 pub mod npy;

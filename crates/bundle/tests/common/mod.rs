@@ -88,19 +88,6 @@ pub fn fixture(name: &str) -> PathBuf {
         .join(name)
 }
 
-/// `shared/data/` sits beside the repository checkout, here and in CI.
-pub fn shared_data(name: &str) -> PathBuf {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/data")
-        .join(name);
-    assert!(
-        path.is_file(),
-        "{} is missing: shared/ must sit beside the checkout",
-        path.display()
-    );
-    path
-}
-
 /// Reads a float32, C-order `.npy` (version 1) as the fixtures are written.
 pub fn read_npy(path: &Path) -> Tensor {
     let bytes = fs::read(path).unwrap();

@@ -4,9 +4,12 @@ mod bench;
 mod inspect;
 mod predict;
 mod run;
+mod serve;
 mod verify;
 
 use crate::cli::{Args, Command};
+
+pub use serve::{parse_bytes, parse_duration};
 
 pub fn dispatch(args: Args) -> anyhow::Result<()> {
     match args.command {
@@ -15,6 +18,7 @@ pub fn dispatch(args: Args) -> anyhow::Result<()> {
         Command::Bench(a) => bench::bench(&a),
         Command::Verify(a) => verify::verify(&a),
         Command::Predict(a) => predict::predict(&a),
+        Command::Serve(a) => serve::serve(&a),
     }
 }
 

@@ -1,0 +1,140 @@
+//! `litecnn serve [--model PATH] [--store DIR] [--host H] [--port P] [--threads N]
+//! [--token-file F] [--max-body-bytes N] [--max-pixels N] [--queue N] [--request-timeout DUR]`
+//! (DESIGN §3, §5): picks the model to start with, validates the flags into one `ServeConfig`
+//! and runs `litecnn_server`.
+//!
+//! The first model: `--model`, else the store's `current` bundle, else the built-in demo. Without
+//! `--model` the store's `current` is watched, so a later promotion is swapped in.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use litecnn_server::{Limits, LoadedModel, ModelSlot, ServeConfig, ServeOptions, store};
+
+use crate::cli::ServeArgs;
+use crate::commands::default_threads;
+use crate::demo;
+
+pub fn serve(args: &ServeArgs) -> anyhow::Result<()> {
+    let store = args.store.clone().or_else(default_store);
+    let config = ServeConfig::new(ServeOptions {
+        host: args.host,
+        port: args.port,
+        threads: args.threads.unwrap_or_else(default_threads),
+        token_file: args.token_file.clone(),
+        limits: Limits {
+            max_body_bytes: args.max_body_bytes,
+            max_pixels: args.max_pixels,
+            queue: args.queue,
+            request_timeout: args.request_timeout,
+        },
+        // A model given by path is pinned: promotions in the store do not replace it.
+        store: if args.model.is_some() {
+            None
+        } else {
+            store.clone()
+        },
+    })?;
+    let model = first_model(args, store.as_deref())?;
+    eprintln!(
+        "serving {} {} ({})",
+        model.name(),
+        model.version(),
+        model.digest()
+    );
+    litecnn_server::run(config, Arc::new(ModelSlot::with(model)))?;
+    Ok(())
+}
+
+fn first_model(args: &ServeArgs, store: Option<&std::path::Path>) -> anyhow::Result<LoadedModel> {
+    if let Some(dir) = &args.model {
+        return LoadedModel::load(dir).context("cannot serve --model");
+    }
+    if let Some(store) = store
+        && let Some(digest) = store::current_digest(store)?
+    {
+        return store::load(store, &digest).with_context(|| {
+            format!(
+                "cannot serve the current model of store {}",
+                store.display()
+            )
+        });
+    }
+    let dir = demo::extract()?;
+    LoadedModel::load(&dir).context("cannot serve the built-in demo model")
+}
+
+/// `$XDG_DATA_HOME/litecnn`, else `~/.local/share/litecnn` (DESIGN §3 defaults; `$LITECNN_STORE`
+/// comes through the flag's environment variable).
+fn default_store() -> Option<PathBuf> {
+    let non_empty = |name| std::env::var_os(name).filter(|v| !v.is_empty());
+    non_empty("XDG_DATA_HOME")
+        .map(|d| PathBuf::from(d).join("litecnn"))
+        .or_else(|| non_empty("HOME").map(|h| PathBuf::from(h).join(".local/share/litecnn")))
+}
+
+/// A byte count: `1048576`, `512KiB`, `20MiB`, `1GiB`, `500kB`, `20MB`.
+pub fn parse_bytes(text: &str) -> Result<usize, String> {
+    const UNITS: [(&str, u64); 7] = [
+        ("KiB", 1 << 10),
+        ("MiB", 1 << 20),
+        ("GiB", 1 << 30),
+        ("kB", 1_000),
+        ("MB", 1_000_000),
+        ("GB", 1_000_000_000),
+        ("B", 1),
+    ];
+    let (number, scale) = split_unit(text, &UNITS);
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a size (e.g. 1048576, 512KiB, 20MiB)"))?;
+    n.checked_mul(scale)
+        .and_then(|b| usize::try_from(b).ok())
+        .ok_or_else(|| format!("{text:?} is too large"))
+}
+
+/// A duration: `30s`, `500ms`, `2m`, `1h`; a bare number is seconds.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    const UNITS: [(&str, u64); 4] = [("ms", 1), ("s", 1_000), ("m", 60_000), ("h", 3_600_000)];
+    let (number, millis) = split_unit(text, &UNITS);
+    let millis = if number.len() == text.trim().len() {
+        1_000
+    } else {
+        millis
+    };
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration (e.g. 30s, 500ms, 2m)"))?;
+    n.checked_mul(millis)
+        .map(Duration::from_millis)
+        .ok_or_else(|| format!("{text:?} is too long"))
+}
+
+/// `text` without its unit suffix, and the unit's scale (1 without a unit).
+fn split_unit<'a>(text: &'a str, units: &[(&str, u64)]) -> (&'a str, u64) {
+    let text = text.trim();
+    units
+        .iter()
+        .find_map(|(unit, scale)| text.strip_suffix(unit).map(|n| (n.trim(), *scale)))
+        .unwrap_or((text, 1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_and_durations_parse_with_units() {
+        assert_eq!(parse_bytes("20MiB"), Ok(20 << 20));
+        assert_eq!(parse_bytes("1048576"), Ok(1 << 20));
+        assert_eq!(parse_bytes("2 kB"), Ok(2000));
+        assert!(parse_bytes("lots").is_err());
+        assert_eq!(parse_duration("30s"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("7"), Ok(Duration::from_secs(7)));
+        assert!(parse_duration("soon").is_err());
+    }
+}

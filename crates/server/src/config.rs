@@ -1,0 +1,112 @@
+//! The server's one configuration value (DESIGN §3 `serve`, §9 limits), validated once before
+//! anything starts: the rest of the crate takes a [`ServeConfig`] and never re-checks it.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::auth::{TokenError, Tokens};
+
+/// DESIGN §9 defaults.
+pub const DEFAULT_PORT: u16 = 8891;
+pub const DEFAULT_MAX_BODY_BYTES: usize = 20 * 1024 * 1024;
+pub const DEFAULT_MAX_PIXELS: u64 = litecnn_vision::DEFAULT_MAX_PIXELS;
+pub const DEFAULT_QUEUE: usize = 64;
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// What a request may cost.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest request body (`--max-body-bytes`).
+    pub max_body_bytes: usize,
+    /// Largest declared `width × height` of an image (`--max-pixels`), checked before decoding.
+    pub max_pixels: u64,
+    /// Requests waiting for an inference worker (`--queue`); beyond it, 503 `overloaded`.
+    pub queue: usize,
+    /// Longest a request may take (`--request-timeout`).
+    pub request_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            max_pixels: DEFAULT_MAX_PIXELS,
+            queue: DEFAULT_QUEUE,
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
+        }
+    }
+}
+
+/// Everything `serve` needs, validated.
+#[derive(Clone, Debug)]
+pub struct ServeConfig {
+    pub addr: SocketAddr,
+    /// Inference worker threads.
+    pub threads: usize,
+    /// Bearer tokens; `None` leaves every route open.
+    pub tokens: Option<Tokens>,
+    pub limits: Limits,
+    /// A store whose `current` file is watched for promotions (see [`crate::store`]).
+    pub store: Option<PathBuf>,
+}
+
+/// The flags as given, before validation.
+#[derive(Clone, Debug)]
+pub struct ServeOptions {
+    pub host: IpAddr,
+    pub port: u16,
+    pub threads: usize,
+    pub token_file: Option<PathBuf>,
+    pub limits: Limits,
+    pub store: Option<PathBuf>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("--threads must be at least 1")]
+    Threads,
+    #[error("--queue must be at least 1")]
+    Queue,
+    #[error("--max-body-bytes must be at least 1")]
+    MaxBody,
+    #[error("--max-pixels must be at least 1")]
+    MaxPixels,
+    #[error("--request-timeout must be longer than zero")]
+    Timeout,
+    #[error("--token-file {path}: {source}")]
+    Tokens {
+        path: PathBuf,
+        #[source]
+        source: TokenError,
+    },
+}
+
+impl ServeConfig {
+    /// Checks every value and reads the token file (an empty one is an error, DESIGN §9).
+    pub fn new(options: ServeOptions) -> Result<ServeConfig, ConfigError> {
+        let limits = options.limits;
+        check(options.threads >= 1, ConfigError::Threads)?;
+        check(limits.queue >= 1, ConfigError::Queue)?;
+        check(limits.max_body_bytes >= 1, ConfigError::MaxBody)?;
+        check(limits.max_pixels >= 1, ConfigError::MaxPixels)?;
+        check(!limits.request_timeout.is_zero(), ConfigError::Timeout)?;
+        let tokens = match options.token_file {
+            Some(path) => {
+                Some(Tokens::read(&path).map_err(|source| ConfigError::Tokens { path, source })?)
+            }
+            None => None,
+        };
+        Ok(ServeConfig {
+            addr: SocketAddr::new(options.host, options.port),
+            threads: options.threads,
+            tokens,
+            limits,
+            store: options.store,
+        })
+    }
+}
+
+fn check(ok: bool, err: ConfigError) -> Result<(), ConfigError> {
+    if ok { Ok(()) } else { Err(err) }
+}

@@ -1,0 +1,127 @@
+//! The one API error type. It owns the table of DESIGN §9 — each error's `code`, HTTP status and
+//! `Retry-After` — and renders `{"error": {"code", "message"}}`. Internal failures are logged and
+//! answered with a generic message: internals never reach a client.
+
+use axum::Json;
+use axum::http::header::RETRY_AFTER;
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use litecnn_vision::ImageError;
+use serde_json::json;
+
+/// Seconds a client should wait before retrying an `overloaded`, `not_ready` or `timeout`.
+const RETRY_AFTER_SECS: &str = "1";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    MissingField(String),
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    #[error("{0}")]
+    ImageDecodeFailed(String),
+    #[error("{0}")]
+    ImageTooLarge(String),
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    #[error("a valid bearer token is required (Authorization: Bearer <token>)")]
+    Unauthorized,
+    #[error("no model is loaded yet")]
+    NotReady,
+    #[error("the inference queue is full; retry shortly")]
+    Overloaded,
+    #[error("the request took longer than {0:?} (--request-timeout)")]
+    Timeout(std::time::Duration),
+    #[error("no route {0}")]
+    NotFound(String),
+    #[error("method not allowed: {0}")]
+    MethodNotAllowed(String),
+    /// A fault of the server or the model; the detail is logged, not sent.
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl ApiError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::BadRequest(_)
+            | ApiError::MissingField(_)
+            | ApiError::ImageDecodeFailed(_) => StatusCode::BAD_REQUEST,
+            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::ImageTooLarge(_) | ApiError::PayloadTooLarge(_) => {
+                StatusCode::PAYLOAD_TOO_LARGE
+            }
+            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::NotReady | ApiError::Overloaded | ApiError::Timeout(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The stable `code` of the JSON body.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::BadRequest(_) => "bad_request",
+            ApiError::MissingField(_) => "missing_field",
+            ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
+            ApiError::ImageDecodeFailed(_) => "image_decode_failed",
+            ApiError::ImageTooLarge(_) => "image_too_large",
+            ApiError::PayloadTooLarge(_) => "payload_too_large",
+            ApiError::Unauthorized => "unauthorized",
+            ApiError::NotReady => "not_ready",
+            ApiError::Overloaded => "overloaded",
+            ApiError::Timeout(_) => "timeout",
+            ApiError::NotFound(_) => "not_found",
+            ApiError::MethodNotAllowed(_) => "method_not_allowed",
+            ApiError::Internal(_) => "internal",
+        }
+    }
+
+    fn retry_after(&self) -> bool {
+        matches!(
+            self,
+            ApiError::NotReady | ApiError::Overloaded | ApiError::Timeout(_)
+        )
+    }
+
+    /// A body over `--max-body-bytes`.
+    pub fn payload_too_large(limit: usize) -> ApiError {
+        ApiError::PayloadTooLarge(format!(
+            "the request body is larger than {limit} bytes (--max-body-bytes)"
+        ))
+    }
+}
+
+impl From<ImageError> for ApiError {
+    fn from(err: ImageError) -> ApiError {
+        let message = err.to_string();
+        match err {
+            ImageError::UnsupportedMediaType { .. } => ApiError::UnsupportedMediaType(message),
+            ImageError::ImageTooLarge { .. } => ApiError::ImageTooLarge(message),
+            ImageError::DecodeFailed(_) => ApiError::ImageDecodeFailed(message),
+            // The spec was validated when the model loaded: reaching this is the model's fault.
+            ImageError::Preprocess(_) => ApiError::Internal(message),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if let ApiError::Internal(detail) = &self {
+            eprintln!("error: internal: {detail}");
+        }
+        let body = json!({"error": {"code": self.code(), "message": self.to_string()}});
+        let mut response = (self.status(), Json(body)).into_response();
+        if self.retry_after() {
+            response
+                .headers_mut()
+                .insert(RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECS));
+        }
+        response
+    }
+}

@@ -1,0 +1,191 @@
+//! `/metrics` (DESIGN §5): Prometheus text from prometheus-client, with no global registry.
+//! Requests are counted by *matched route* (an unknown path is `unmatched`, so scanners cannot
+//! blow up the label set), method and status; `/predict` stage latencies are histograms; the
+//! queue depth is a gauge; the serving model is an info gauge labelled with its digest.
+
+use std::time::{Duration, Instant};
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+use crate::model::LoadedModel;
+use crate::state::AppState;
+
+pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    route: String,
+    method: String,
+    status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RouteLabels {
+    route: String,
+}
+
+/// The stages of `/predict`, as `timings_ms` names them.
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq, EncodeLabelValue)]
+#[allow(non_camel_case_types)]
+pub enum Stage {
+    decode,
+    preprocess,
+    inference,
+    total,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StageLabels {
+    stage: Stage,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ModelLabels {
+    name: String,
+    version: String,
+    digest: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct SwapLabels {
+    result: String,
+}
+
+type Histograms<L> = Family<L, Histogram, fn() -> Histogram>;
+
+pub struct Metrics {
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    request_seconds: Histograms<RouteLabels>,
+    stage_seconds: Histograms<StageLabels>,
+    pub queue_depth: Gauge,
+    model: Family<ModelLabels, Gauge>,
+    swaps: Family<SwapLabels, Counter>,
+}
+
+/// 0.25 ms to ~8 s, doubling: covers a small CNN on a fast core and a big one on a slow box.
+fn latency_histogram() -> Histogram {
+    Histogram::new(exponential_buckets(0.000_25, 2.0, 16))
+}
+
+impl Metrics {
+    pub fn new() -> Metrics {
+        let mut registry = Registry::with_prefix("litecnn");
+        let requests = Family::<RequestLabels, Counter>::default();
+        registry.register(
+            "http_requests",
+            "HTTP requests by matched route, method and status",
+            requests.clone(),
+        );
+        let request_seconds: Histograms<RouteLabels> =
+            Family::new_with_constructor(latency_histogram);
+        registry.register(
+            "http_request_duration_seconds",
+            "HTTP request latency by matched route",
+            request_seconds.clone(),
+        );
+        let stage_seconds: Histograms<StageLabels> =
+            Family::new_with_constructor(latency_histogram);
+        registry.register(
+            "predict_stage_duration_seconds",
+            "Latency of /predict by stage (decode, preprocess, inference, total)",
+            stage_seconds.clone(),
+        );
+        let queue_depth = Gauge::default();
+        registry.register(
+            "queue_depth",
+            "Images waiting for an inference worker",
+            queue_depth.clone(),
+        );
+        let model = Family::<ModelLabels, Gauge>::default();
+        registry.register("model_info", "The serving model (value 1)", model.clone());
+        let swaps = Family::<SwapLabels, Counter>::default();
+        registry.register(
+            "model_swaps",
+            "Model swaps attempted by the server, by result (ok, failed)",
+            swaps.clone(),
+        );
+        Metrics {
+            registry,
+            requests,
+            request_seconds,
+            stage_seconds,
+            queue_depth,
+            model,
+            swaps,
+        }
+    }
+
+    pub fn observe_stage(&self, stage: Stage, seconds: f64) {
+        self.stage_seconds
+            .get_or_create(&StageLabels { stage })
+            .observe(seconds);
+    }
+
+    pub fn count_swap(&self, ok: bool) {
+        let result = if ok { "ok" } else { "failed" }.to_owned();
+        self.swaps.get_or_create(&SwapLabels { result }).inc();
+    }
+
+    fn observe_request(&self, route: String, method: String, status: u16, elapsed: Duration) {
+        self.request_seconds
+            .get_or_create(&RouteLabels {
+                route: route.clone(),
+            })
+            .observe(elapsed.as_secs_f64());
+        self.requests
+            .get_or_create(&RequestLabels {
+                route,
+                method,
+                status,
+            })
+            .inc();
+    }
+
+    /// The exposition text, with the model info set to the model serving now.
+    pub fn render(&self, serving: Option<&LoadedModel>) -> String {
+        self.model.clear();
+        if let Some(m) = serving {
+            let labels = ModelLabels {
+                name: m.name().to_owned(),
+                version: m.version().to_owned(),
+                digest: m.digest(),
+            };
+            self.model.get_or_create(&labels).set(1);
+        }
+        let mut text = String::new();
+        // Writing into a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode(&mut text, &self.registry);
+        text
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics::new()
+    }
+}
+
+/// The middleware: counts every request by matched route and status, timing it.
+pub async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let method = request.method().to_string();
+    let start = Instant::now();
+    let response = next.run(request).await;
+    let status = response.status().as_u16();
+    state
+        .metrics
+        .observe_request(route, method, status, start.elapsed());
+    response
+}

@@ -1,0 +1,202 @@
+//! A model ready to serve: its bundle verified in full (checksums, manifest, labels, golden
+//! outputs), its model loaded and warmed, its `/ready` description computed once. Also the
+//! pipeline one request runs on a worker thread: decode → preprocess → inference → top-k.
+
+use std::path::{Path, PathBuf};
+use std::time::{Instant, SystemTime};
+
+use litecnn_bundle::predict::{self, Prediction, Scores, ScoresError};
+use litecnn_bundle::{Bundle, BundleError, Verified};
+use litecnn_engine::{DType, Dim, Model, Tensor, Value as IrValue};
+use litecnn_vision::{DecodeLimits, ImageError};
+use serde_json::{Value, json};
+
+use crate::error::ApiError;
+use crate::time::rfc3339;
+
+/// A verified, warmed model and what the API says about it.
+#[derive(Debug)]
+pub struct LoadedModel {
+    bundle: Bundle,
+    model: Model,
+    /// Position of the manifest's output among the model's outputs.
+    output: usize,
+    scores: Scores,
+    /// `/ready` and `/v1/model`.
+    info: Value,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("bundle {}: {source}", dir.display())]
+    Bundle {
+        dir: PathBuf,
+        #[source]
+        source: BundleError,
+    },
+    #[error("bundle {}: the model has no output {output:?}", dir.display())]
+    NoOutput { dir: PathBuf, output: String },
+    #[error("bundle {}: bad preprocessing: {source}", dir.display())]
+    Preprocess {
+        dir: PathBuf,
+        #[source]
+        source: ImageError,
+    },
+    #[error("bundle {}: the warm-up run failed: {source}", dir.display())]
+    Warm {
+        dir: PathBuf,
+        #[source]
+        source: ScoresError,
+    },
+}
+
+/// What one request's pipeline produced, with its stage times in seconds.
+#[derive(Debug)]
+pub struct Outcome {
+    pub predictions: Vec<Prediction>,
+    pub decode: f64,
+    pub preprocess: f64,
+    pub inference: f64,
+}
+
+impl LoadedModel {
+    /// Verifies the bundle at `dir` in full, then warms the model with one run on a blank
+    /// image, so the first request after a swap pays no first-run cost.
+    pub fn load(dir: &Path) -> Result<LoadedModel, LoadError> {
+        let bundle_err = |source| LoadError::Bundle {
+            dir: dir.to_path_buf(),
+            source,
+        };
+        let Verified { bundle, model, .. } = litecnn_bundle::verify(dir, None)
+            .result
+            .map_err(bundle_err)?;
+        let manifest = bundle.manifest();
+        manifest
+            .preprocess
+            .validate()
+            .map_err(|source| LoadError::Preprocess {
+                dir: dir.to_path_buf(),
+                source,
+            })?;
+        let output = model
+            .outputs()
+            .iter()
+            .position(|v| v.name == manifest.model.output)
+            .ok_or_else(|| LoadError::NoOutput {
+                dir: dir.to_path_buf(),
+                output: manifest.model.output.clone(),
+            })?;
+        let info = describe(&bundle, &model);
+        let loaded = LoadedModel {
+            scores: manifest.model.output_kind.into(),
+            bundle,
+            model,
+            output,
+            info,
+        };
+        loaded.warm().map_err(|source| LoadError::Warm {
+            dir: dir.to_path_buf(),
+            source,
+        })?;
+        Ok(loaded)
+    }
+
+    fn warm(&self) -> Result<(), ScoresError> {
+        let [h, w] = self
+            .bundle
+            .manifest()
+            .preprocess
+            .center_crop
+            .map(|s| s as usize);
+        let blank = Tensor::zeros(DType::F32, vec![1, 3, h, w]);
+        predict::run_scores(&self.model, blank, self.output).map(|_| ())
+    }
+
+    pub fn bundle(&self) -> &Bundle {
+        &self.bundle
+    }
+
+    pub fn name(&self) -> &str {
+        &self.bundle.manifest().name
+    }
+
+    pub fn version(&self) -> &str {
+        &self.bundle.manifest().version
+    }
+
+    pub fn digest(&self) -> String {
+        self.bundle.digest().to_string()
+    }
+
+    /// `{"name","version","digest","loaded_at","inputs","outputs","labels":N}` (DESIGN §9).
+    pub fn info(&self) -> &Value {
+        &self.info
+    }
+
+    /// `{"name","version","digest"}` of a `/predict` answer.
+    pub fn identity(&self) -> Value {
+        json!({"name": self.name(), "version": self.version(), "digest": self.digest()})
+    }
+
+    /// The `/predict` predictions as JSON, label fields included.
+    pub fn predictions_json(&self, predictions: &[Prediction]) -> Value {
+        predict::predictions_json(predictions, self.bundle.labels())
+    }
+
+    /// One image through the whole pipeline. Runs on an inference worker, never on the async
+    /// runtime.
+    pub fn classify(
+        &self,
+        bytes: &[u8],
+        limits: DecodeLimits,
+        top_k: usize,
+    ) -> Result<Outcome, ApiError> {
+        let t = Instant::now();
+        let image = litecnn_vision::decode(bytes, limits)?;
+        let decode = t.elapsed().as_secs_f64();
+        let t = Instant::now();
+        let input = litecnn_vision::preprocess(&image, &self.bundle.manifest().preprocess)?;
+        let preprocess = t.elapsed().as_secs_f64();
+        let t = Instant::now();
+        let scores = predict::run_scores(&self.model, input, self.output)
+            .map_err(|e| ApiError::Internal(format!("model {}: {e}", self.version())))?;
+        let inference = t.elapsed().as_secs_f64();
+        let predictions = predict::top_k(predict::probabilities(&scores, self.scores), top_k);
+        Ok(Outcome {
+            predictions,
+            decode,
+            preprocess,
+            inference,
+        })
+    }
+}
+
+fn describe(bundle: &Bundle, model: &Model) -> Value {
+    let manifest = bundle.manifest();
+    json!({
+        "name": manifest.name,
+        "version": manifest.version,
+        "digest": bundle.digest().to_string(),
+        "loaded_at": rfc3339(SystemTime::now()),
+        "inputs": model.inputs().into_iter().map(describe_value).collect::<Vec<_>>(),
+        "outputs": model.outputs().into_iter().map(describe_value).collect::<Vec<_>>(),
+        "labels": manifest.labels.len(),
+    })
+}
+
+/// `{"name","dtype","shape"}`, a symbolic dimension shown by its name.
+fn describe_value(v: &IrValue) -> Value {
+    let shape = v.shape.as_ref().map(|dims| {
+        dims.iter()
+            .map(|d| match d {
+                Dim::Known(n) => json!(n),
+                Dim::Symbol(s) => json!(s.as_ref()),
+            })
+            .collect::<Vec<_>>()
+    });
+    json!({
+        "name": v.name,
+        "dtype": v.dtype.map(|d| d.to_string()),
+        "shape": shape,
+    })
+}

@@ -1,0 +1,36 @@
+//! What every handler shares: the configuration, the model slot, the inference workers and
+//! the metrics.
+
+use std::sync::Arc;
+
+use crate::config::ServeConfig;
+use crate::metrics::Metrics;
+use crate::slot::ModelSlot;
+use crate::workers::Workers;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<ServeConfig>,
+    pub slot: Arc<ModelSlot>,
+    pub workers: Arc<Workers>,
+    pub metrics: Arc<Metrics>,
+}
+
+impl AppState {
+    /// Starts the inference workers (`config.threads` of them, behind a queue of
+    /// `config.limits.queue`).
+    pub fn new(config: ServeConfig, slot: Arc<ModelSlot>) -> std::io::Result<AppState> {
+        let metrics = Arc::new(Metrics::new());
+        let workers = Workers::start(
+            config.threads,
+            config.limits.queue,
+            metrics.queue_depth.clone(),
+        )?;
+        Ok(AppState {
+            config: Arc::new(config),
+            slot,
+            workers: Arc::new(workers),
+            metrics,
+        })
+    }
+}
