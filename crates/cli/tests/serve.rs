@@ -60,13 +60,19 @@ fn every_route_answers_as_documented() {
     let addr = server.addr;
 
     let health = Request::get("/health").send(addr);
-    assert_eq!((health.status, health.json()), (200, serde_json::json!({"status": "ok"})));
+    assert_eq!(
+        (health.status, health.json()),
+        (200, serde_json::json!({"status": "ok"}))
+    );
 
     let ready = Request::get("/ready").send(addr);
     assert_eq!(ready.status, 200);
     let info = ready.json();
     assert_eq!(info["name"], "fashion-mnist");
-    assert_eq!(info["version"], V2, "the built-in demo is the LATEST version");
+    assert_eq!(
+        info["version"], V2,
+        "the built-in demo is the LATEST version"
+    );
     assert!(info["digest"].as_str().unwrap().starts_with("sha256:"));
     assert!(info["loaded_at"].as_str().unwrap().ends_with('Z'));
     assert_eq!(info["labels"], 10);
@@ -136,7 +142,12 @@ fn hostile_requests_get_their_status_and_code_and_the_server_lives_on() {
     let cases: Vec<(&str, common::http::Response, u16, &str)> = vec![
         (
             "text sent as a PNG",
-            Request::post("/predict", "image/png", b"name,breed\nrex,collie\n".to_vec()).send(addr),
+            Request::post(
+                "/predict",
+                "image/png",
+                b"name,breed\nrex,collie\n".to_vec(),
+            )
+            .send(addr),
             415,
             "unsupported_media_type",
         ),
@@ -220,7 +231,10 @@ fn hostile_requests_get_their_status_and_code_and_the_server_lives_on() {
     for (name, response, status, code) in cases {
         let got = (response.status, response.error_code());
         if got != (status, code.to_owned()) {
-            failures.push(format!("{name}: got {got:?}, want ({status}, {code}): {}", response.text()));
+            failures.push(format!(
+                "{name}: got {got:?}, want ({status}, {code}): {}",
+                response.text()
+            ));
         }
         server.assert_alive();
     }
@@ -277,13 +291,22 @@ fn an_empty_token_file_is_an_error_at_start_up() {
     let tokens = store.join("tokens");
     std::fs::write(&tokens, "# nothing yet\n\n").unwrap();
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_litecnn"))
-        .args(["serve", "--port", "0", "--token-file", tokens.to_str().unwrap()])
+        .args([
+            "serve",
+            "--port",
+            "0",
+            "--token-file",
+            tokens.to_str().unwrap(),
+        ])
         .env("LITECNN_STORE", &store)
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let stderr = common::stderr(&out);
-    assert!(stderr.contains("--token-file") && stderr.contains("no token"), "{stderr}");
+    assert!(
+        stderr.contains("--token-file") && stderr.contains("no token"),
+        "{stderr}"
+    );
 }
 
 /// Copies a bundle into `<store>/bundles/<hex>/` and returns its digest.
@@ -327,7 +350,12 @@ fn a_promotion_in_the_store_is_swapped_in_without_failing_a_request() {
                 while !stop.load(Ordering::Relaxed) {
                     let (class, image) = &images[i % images.len()];
                     let r = predict_multipart(addr, image);
-                    assert_eq!(r.status, 200, "a request failed during the swap: {}", r.text());
+                    assert_eq!(
+                        r.status,
+                        200,
+                        "a request failed during the swap: {}",
+                        r.text()
+                    );
                     assert_eq!(r.json()["predictions"][0]["label"], class.as_str());
                     seen.push(r.header("x-model-version").unwrap().to_owned());
                     i += 1;
@@ -348,8 +376,14 @@ fn a_promotion_in_the_store_is_swapped_in_without_failing_a_request() {
     stop.store(true, Ordering::Relaxed);
     for client in clients {
         let seen = client.join().expect("no request failed");
-        let first_v2 = seen.iter().position(|v| v == V2).expect("saw the new version");
-        assert!(seen[first_v2..].iter().all(|v| v == V2), "went back: {seen:?}");
+        let first_v2 = seen
+            .iter()
+            .position(|v| v == V2)
+            .expect("saw the new version");
+        assert!(
+            seen[first_v2..].iter().all(|v| v == V2),
+            "went back: {seen:?}"
+        );
         assert!(seen[..first_v2].iter().all(|v| v == V1), "{seen:?}");
     }
 
@@ -362,8 +396,14 @@ fn a_promotion_in_the_store_is_swapped_in_without_failing_a_request() {
     server.assert_alive();
     assert_eq!(Request::get("/ready").send(addr).json()["version"], V2);
     let metrics = Request::get("/metrics").send(addr).text();
-    assert!(metrics.contains("litecnn_model_swaps_total{result=\"failed\"} 1"), "{metrics}");
-    assert!(metrics.contains("litecnn_model_swaps_total{result=\"ok\"} 1"), "{metrics}");
+    assert!(
+        metrics.contains("litecnn_model_swaps_total{result=\"failed\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("litecnn_model_swaps_total{result=\"ok\"} 1"),
+        "{metrics}"
+    );
 }
 
 #[test]

@@ -74,12 +74,8 @@ pub enum ConfigError {
     MaxPixels,
     #[error("--request-timeout must be longer than zero")]
     Timeout,
-    #[error("--token-file {path}: {source}")]
-    Tokens {
-        path: PathBuf,
-        #[source]
-        source: TokenError,
-    },
+    #[error("--token-file {path}: {cause}")]
+    Tokens { path: PathBuf, cause: TokenError },
 }
 
 impl ServeConfig {
@@ -93,7 +89,7 @@ impl ServeConfig {
         check(!limits.request_timeout.is_zero(), ConfigError::Timeout)?;
         let tokens = match options.token_file {
             Some(path) => {
-                Some(Tokens::read(&path).map_err(|source| ConfigError::Tokens { path, source })?)
+                Some(Tokens::read(&path).map_err(|cause| ConfigError::Tokens { path, cause })?)
             }
             None => None,
         };

@@ -34,7 +34,7 @@ pub mod workers;
 
 pub use config::{ConfigError, Limits, ServeConfig, ServeOptions};
 pub use error::ApiError;
-pub use model::{LoadError, LoadedModel};
+pub use model::{LoadCause, LoadError, LoadedModel};
 pub use routes::build_router;
 pub use serve::{ServeError, run, serve};
 pub use slot::ModelSlot;

@@ -26,28 +26,24 @@ pub struct LoadedModel {
     info: Value,
 }
 
+/// Why a bundle cannot be served; the message names the directory and the cause.
 #[derive(Debug, thiserror::Error)]
-pub enum LoadError {
-    #[error("bundle {}: {source}", dir.display())]
-    Bundle {
-        dir: PathBuf,
-        #[source]
-        source: BundleError,
-    },
-    #[error("bundle {}: the model has no output {output:?}", dir.display())]
-    NoOutput { dir: PathBuf, output: String },
-    #[error("bundle {}: bad preprocessing: {source}", dir.display())]
-    Preprocess {
-        dir: PathBuf,
-        #[source]
-        source: ImageError,
-    },
-    #[error("bundle {}: the warm-up run failed: {source}", dir.display())]
-    Warm {
-        dir: PathBuf,
-        #[source]
-        source: ScoresError,
-    },
+#[error("bundle {}: {cause}", dir.display())]
+pub struct LoadError {
+    pub dir: PathBuf,
+    pub cause: Box<LoadCause>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LoadCause {
+    #[error(transparent)]
+    Bundle(BundleError),
+    #[error("the model has no output {0:?}")]
+    NoOutput(String),
+    #[error("bad preprocessing: {0}")]
+    Preprocess(ImageError),
+    #[error("the warm-up run failed: {0}")]
+    Warm(ScoresError),
 }
 
 /// What one request's pipeline produced, with its stage times in seconds.
@@ -63,29 +59,26 @@ impl LoadedModel {
     /// Verifies the bundle at `dir` in full, then warms the model with one run on a blank
     /// image, so the first request after a swap pays no first-run cost.
     pub fn load(dir: &Path) -> Result<LoadedModel, LoadError> {
-        let bundle_err = |source| LoadError::Bundle {
+        LoadedModel::load_unnamed(dir).map_err(|cause| LoadError {
             dir: dir.to_path_buf(),
-            source,
-        };
+            cause: Box::new(cause),
+        })
+    }
+
+    fn load_unnamed(dir: &Path) -> Result<LoadedModel, LoadCause> {
         let Verified { bundle, model, .. } = litecnn_bundle::verify(dir, None)
             .result
-            .map_err(bundle_err)?;
+            .map_err(LoadCause::Bundle)?;
         let manifest = bundle.manifest();
         manifest
             .preprocess
             .validate()
-            .map_err(|source| LoadError::Preprocess {
-                dir: dir.to_path_buf(),
-                source,
-            })?;
+            .map_err(LoadCause::Preprocess)?;
         let output = model
             .outputs()
             .iter()
             .position(|v| v.name == manifest.model.output)
-            .ok_or_else(|| LoadError::NoOutput {
-                dir: dir.to_path_buf(),
-                output: manifest.model.output.clone(),
-            })?;
+            .ok_or_else(|| LoadCause::NoOutput(manifest.model.output.clone()))?;
         let info = describe(&bundle, &model);
         let loaded = LoadedModel {
             scores: manifest.model.output_kind.into(),
@@ -94,10 +87,7 @@ impl LoadedModel {
             output,
             info,
         };
-        loaded.warm().map_err(|source| LoadError::Warm {
-            dir: dir.to_path_buf(),
-            source,
-        })?;
+        loaded.warm().map_err(LoadCause::Warm)?;
         Ok(loaded)
     }
 

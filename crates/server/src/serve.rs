@@ -20,11 +20,10 @@ const RUNTIME_THREADS: usize = 2;
 pub enum ServeError {
     #[error("cannot start the async runtime: {0}")]
     Runtime(std::io::Error),
-    #[error("cannot listen on {addr}: {source}")]
+    #[error("cannot listen on {addr}: {cause}")]
     Bind {
         addr: SocketAddr,
-        #[source]
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     #[error("cannot start the server's threads: {0}")]
     Threads(std::io::Error),
@@ -49,10 +48,10 @@ pub async fn serve(config: ServeConfig, slot: Arc<ModelSlot>) -> Result<(), Serv
     let addr = config.addr;
     let listener = TcpListener::bind(addr)
         .await
-        .map_err(|source| ServeError::Bind { addr, source })?;
+        .map_err(|cause| ServeError::Bind { addr, cause })?;
     let local = listener
         .local_addr()
-        .map_err(|source| ServeError::Bind { addr, source })?;
+        .map_err(|cause| ServeError::Bind { addr, cause })?;
     let store = config.store.clone();
     let state = AppState::new(config, slot.clone()).map_err(ServeError::Threads)?;
     let watcher = match store {

@@ -30,12 +30,8 @@ pub const POLL_EVERY: Duration = Duration::from_millis(500);
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("{}: cannot read: {source}", path.display())]
-    Read {
-        path: PathBuf,
-        #[source]
-        source: io::Error,
-    },
+    #[error("{}: cannot read: {cause}", path.display())]
+    Read { path: PathBuf, cause: io::Error },
     #[error("{}: expected sha256:<64 hex digits>, found {found:?}", path.display())]
     BadDigest { path: PathBuf, found: String },
     #[error(transparent)]
@@ -54,7 +50,7 @@ pub fn current_digest(store: &Path) -> Result<Option<Digest>, StoreError> {
     let text = match std::fs::read_to_string(&path) {
         Ok(text) => text,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(source) => return Err(StoreError::Read { path, source }),
+        Err(cause) => return Err(StoreError::Read { path, cause }),
     };
     match Digest::parse(text.trim()) {
         Some(digest) => Ok(Some(digest)),

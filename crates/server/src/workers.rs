@@ -27,6 +27,8 @@ type Reply = oneshot::Sender<Result<Outcome, ApiError>>;
 
 pub struct Workers {
     queue: SyncSender<(Job, Reply)>,
+    /// Kept here too, so the queue stays open (and can fill) even with no worker running.
+    _jobs: Arc<Mutex<Receiver<(Job, Reply)>>>,
     depth: Gauge,
 }
 
@@ -42,7 +44,11 @@ impl Workers {
                 .name(format!("litecnn-infer-{i}"))
                 .spawn(move || work(&jobs, &depth))?;
         }
-        Ok(Workers { queue, depth })
+        Ok(Workers {
+            queue,
+            _jobs: jobs,
+            depth,
+        })
     }
 
     /// Queues `job`; the answer comes on the returned receiver. A full queue is `Overloaded`.

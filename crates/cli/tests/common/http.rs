@@ -39,7 +39,10 @@ impl Response {
             body["error"]["message"].is_string(),
             "no error message: {body}"
         );
-        body["error"]["code"].as_str().unwrap_or_default().to_owned()
+        body["error"]["code"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
     }
 }
 

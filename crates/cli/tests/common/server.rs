@@ -19,7 +19,15 @@ impl Server {
     /// under it (so tests never touch the user's directories). Waits until it listens.
     pub fn start(store: &Path, args: &[&str]) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_litecnn"))
-            .args(["serve", "--host", "127.0.0.1", "--port", "0", "--threads", "2"])
+            .args([
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                "0",
+                "--threads",
+                "2",
+            ])
             .args(args)
             .env("LITECNN_STORE", store)
             .env("XDG_CACHE_HOME", cache_dir(store))
