@@ -7,7 +7,9 @@
 use std::ops::Range;
 
 use super::broadcast::element_count;
-use super::window::{AxisGeometry, ShapeError, WindowParams, resolve_window, shape_bail};
+use super::window::{
+    AxisGeometry, ShapeError, WindowParams, axes3, nc_shape, resolve_window, shape_bail,
+};
 
 /// A validated convolution: input `[batch, in_channels, spatial...]`, weight
 /// `[out_channels, in_channels / group, kernel...]`, output `[batch, out_channels, out...]`.
@@ -65,28 +67,20 @@ impl ConvGeometry {
     }
 
     pub fn output_shape(&self) -> Vec<usize> {
-        let mut shape = vec![self.batch, self.out_channels];
-        shape.extend(self.axes.iter().map(|a| a.output));
-        shape
+        nc_shape(self.batch, self.out_channels, &self.axes, |a| a.output)
     }
 
     pub fn input_shape(&self) -> Vec<usize> {
-        let mut shape = vec![self.batch, self.in_channels];
-        shape.extend(self.axes.iter().map(|a| a.input));
-        shape
+        nc_shape(self.batch, self.in_channels, &self.axes, |a| a.input)
     }
 
     pub fn weight_shape(&self) -> Vec<usize> {
-        let mut shape = vec![self.out_channels, self.in_channels / self.group];
-        shape.extend(self.axes.iter().map(|a| a.kernel));
-        shape
-    }
-
-    /// The axes as exactly three, unit axes in front.
-    fn axes3(&self) -> [AxisGeometry; 3] {
-        let mut axes = [AxisGeometry::UNIT; 3];
-        axes[3 - self.axes.len()..].copy_from_slice(&self.axes);
-        axes
+        nc_shape(
+            self.out_channels,
+            self.in_channels / self.group,
+            &self.axes,
+            |a| a.kernel,
+        )
     }
 }
 
@@ -132,7 +126,7 @@ pub fn conv(
     if bias.is_some_and(|b| b.len() != g.out_channels) {
         shape_bail!("Conv bias must have {} elements", g.out_channels);
     }
-    let axes = g.axes3();
+    let axes = axes3(&g.axes);
     let in_plane: usize = axes.iter().map(|a| a.input).product();
     let out_plane: usize = axes.iter().map(|a| a.output).product();
     let taps: usize = axes.iter().map(|a| a.kernel).product();

@@ -5,7 +5,9 @@
 //! window that runs past the end padding, as PyTorch and the ONNX reference do).
 
 use super::broadcast::element_count;
-use super::window::{AxisGeometry, ShapeError, WindowParams, resolve_window, shape_bail};
+use super::window::{
+    AxisGeometry, ShapeError, WindowParams, axes3, nc_shape, resolve_window, shape_bail,
+};
 
 /// A validated pooling: input `[batch, channels, spatial...]`, output `[batch, channels, out...]`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -34,22 +36,11 @@ impl PoolGeometry {
     }
 
     pub fn output_shape(&self) -> Vec<usize> {
-        let mut shape = vec![self.batch, self.channels];
-        shape.extend(self.axes.iter().map(|a| a.output));
-        shape
+        nc_shape(self.batch, self.channels, &self.axes, |a| a.output)
     }
 
     pub fn input_shape(&self) -> Vec<usize> {
-        let mut shape = vec![self.batch, self.channels];
-        shape.extend(self.axes.iter().map(|a| a.input));
-        shape
-    }
-
-    /// The axes as exactly three, unit axes in front.
-    fn axes3(&self) -> [AxisGeometry; 3] {
-        let mut axes = [AxisGeometry::UNIT; 3];
-        axes[3 - self.axes.len()..].copy_from_slice(&self.axes);
-        axes
+        nc_shape(self.batch, self.channels, &self.axes, |a| a.input)
     }
 }
 
@@ -120,7 +111,7 @@ fn for_each_window(
             x.len()
         );
     }
-    let axes = g.axes3();
+    let axes = axes3(&g.axes);
     let in_plane: usize = axes.iter().map(|a| a.input).product();
     for plane_index in 0..g.batch * g.channels {
         let plane = &x[plane_index * in_plane..][..in_plane];
@@ -165,7 +156,7 @@ pub fn max_pool_with_indices(
 ) -> Result<(Vec<f32>, Vec<i64>), ShapeError> {
     let n = element_count(&g.output_shape())?;
     let (mut values, mut indices) = (Vec::with_capacity(n), Vec::with_capacity(n));
-    let dims: Vec<usize> = g.axes3().iter().map(|a| a.input).collect();
+    let dims: Vec<usize> = axes3(&g.axes).iter().map(|a| a.input).collect();
     let in_plane: usize = dims.iter().product();
     for_each_window(g, x, |plane_index, scan| match scan.max {
         Some((m, [z, y, x])) => {

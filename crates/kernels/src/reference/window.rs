@@ -72,6 +72,25 @@ pub struct AxisGeometry {
     pub output: usize,
 }
 
+/// `[n, c, f(axis)...]`: the NC-prefixed shape of a windowed op's input, output or kernel.
+pub fn nc_shape(
+    n: usize,
+    c: usize,
+    axes: &[AxisGeometry],
+    f: fn(&AxisGeometry) -> usize,
+) -> Vec<usize> {
+    let mut shape = vec![n, c];
+    shape.extend(axes.iter().map(f));
+    shape
+}
+
+/// The 1 to 3 spatial axes as exactly three, unit axes in front, so one 3-D loop serves all ranks.
+pub fn axes3(axes: &[AxisGeometry]) -> [AxisGeometry; 3] {
+    let mut out = [AxisGeometry::UNIT; 3];
+    out[3 - axes.len()..].copy_from_slice(axes);
+    out
+}
+
 impl AxisGeometry {
     /// A size-1 axis with a size-1 kernel: lets 1-D and 2-D windows run through 3-D loops.
     pub const UNIT: AxisGeometry = AxisGeometry {
