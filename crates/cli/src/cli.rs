@@ -29,6 +29,163 @@ pub enum Command {
     Predict(PredictArgs),
     /// Serves a model over HTTP (/predict, /ready, /metrics, ...), hot-swapping promotions.
     Serve(ServeArgs),
+    /// One deploy attempt from SOURCE now: detect, fetch, verify, gate, promote (exit 3: rejected).
+    Deploy(DeployArgs),
+    /// The deployer as its own process: deploy attempts from SOURCE in a loop.
+    Watch(WatchArgs),
+    /// Back to the previous promoted version (or --to a kept one), instantly.
+    Rollback(RollbackArgs),
+    /// The deploy record, newest first.
+    History(HistoryArgs),
+    /// What is serving, what came before, and what the watcher is doing.
+    Status(StatusArgs),
+    /// Installs `litecnn serve` as a service (systemd unit on Linux, launchd agent on macOS).
+    Service(ServiceArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ServiceArgs {
+    #[command(subcommand)]
+    pub command: ServiceCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ServiceCommand {
+    /// Writes the service definition; the arguments after `--` go to `litecnn serve`.
+    Install(ServiceInstallArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ServiceKind {
+    Systemd,
+    Launchd,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ServiceInstallArgs {
+    /// systemd or launchd (default: this system's).
+    #[arg(long, value_enum)]
+    pub kind: Option<ServiceKind>,
+    /// Where to write it (default: /etc/systemd/system/litecnn.service, ~/.config/systemd/user/
+    /// with --user, ~/Library/LaunchAgents/dev.litecnn.serve.plist).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// A per-user systemd unit instead of a system one.
+    #[arg(long)]
+    pub user: bool,
+    /// Print it instead of writing it.
+    #[arg(long)]
+    pub print: bool,
+    /// Arguments for `litecnn serve`, e.g. -- --watch ssh://gpu/models/dogs --store /var/lib/litecnn
+    #[arg(last = true)]
+    pub serve_args: Vec<String>,
+}
+
+/// Where the store is (DESIGN §3 defaults: $LITECNN_STORE, $XDG_DATA_HOME/litecnn,
+/// ~/.local/share/litecnn).
+#[derive(Debug, Clone, clap::Args)]
+pub struct StoreArg {
+    /// The store directory: kept bundles, the `current` pointer, the history.
+    #[arg(long, env = "LITECNN_STORE")]
+    pub store: Option<PathBuf>,
+}
+
+/// The options every deploying command takes (DESIGN §3 "deploy options").
+#[derive(Debug, Clone, clap::Args)]
+pub struct DeployOptionArgs {
+    /// Hold-out images (DIR/<label name>/*.jpg|png): the candidate's top-1 must not fall below the current model's.
+    #[arg(long)]
+    pub holdout: Option<PathBuf>,
+    /// Allowed top-1 drop on the hold-out set, as a fraction (0.01 = one point).
+    #[arg(long, default_value_t = 0.0)]
+    pub max_accuracy_drop: f64,
+    /// Reject a candidate whose median batch-1 latency exceeds this.
+    #[arg(long)]
+    pub max_latency_ms: Option<f64>,
+    /// minisign public key (a file or the base64 key): bundles must carry a valid signature.
+    #[arg(long)]
+    pub pubkey: Option<String>,
+    /// With a checkpoint SOURCE: the command that makes a bundle, with {input} and {output}.
+    #[arg(long)]
+    pub convert: Option<String>,
+    /// A checkpoint is taken once unchanged this long.
+    #[arg(long, default_value = "2s", value_parser = crate::commands::parse_duration)]
+    pub settle: std::time::Duration,
+    /// Promoted bundles kept in the store for rollback (the current one included).
+    #[arg(long, default_value_t = 5)]
+    pub keep: usize,
+    /// Webhook for promotions, rejections, rollbacks, failures (repeatable; Slack and Discord URLs get their formats).
+    #[arg(long)]
+    pub notify: Vec<String>,
+    /// SSH private key for ssh:// sources (else ssh-agent, then ~/.ssh/id_ed25519, id_ecdsa, id_rsa).
+    #[arg(long)]
+    pub ssh_key: Option<PathBuf>,
+    /// known_hosts file for ssh:// sources (default ~/.ssh/known_hosts).
+    #[arg(long)]
+    pub known_hosts: Option<PathBuf>,
+    /// Trust and record the host key of an ssh:// host seen for the first time.
+    #[arg(long)]
+    pub accept_new_host_key: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DeployArgs {
+    /// A model directory of a repository (follows LATEST), one bundle, or with --convert a
+    /// checkpoint file or glob: a path, file://, ssh://[user@]host[:port]/path, s3://bucket/prefix, http(s)://...
+    pub source: String,
+    #[command(flatten)]
+    pub store: StoreArg,
+    #[command(flatten)]
+    pub options: DeployOptionArgs,
+    /// Try again even a digest that was rejected before, or the one already serving.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct WatchArgs {
+    /// As for `deploy`.
+    pub source: String,
+    #[command(flatten)]
+    pub store: StoreArg,
+    #[command(flatten)]
+    pub options: DeployOptionArgs,
+    /// Poll interval (local directories also wake on change events).
+    #[arg(long, default_value = "30s", value_parser = crate::commands::parse_duration)]
+    pub every: std::time::Duration,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RollbackArgs {
+    #[command(flatten)]
+    pub store: StoreArg,
+    /// A kept version, digest, or >= 12 hex digits of a digest (default: the previous promotion).
+    #[arg(long)]
+    pub to: Option<String>,
+    /// Webhook to tell (repeatable).
+    #[arg(long)]
+    pub notify: Vec<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct HistoryArgs {
+    #[command(flatten)]
+    pub store: StoreArg,
+    /// How many attempts to show.
+    #[arg(long, default_value_t = 20)]
+    pub limit: usize,
+    /// Print JSON (DESIGN §9).
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub store: StoreArg,
+    /// Print JSON (DESIGN §9).
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -41,6 +198,14 @@ pub struct ServeArgs {
     /// (default: $XDG_DATA_HOME/litecnn, else ~/.local/share/litecnn).
     #[arg(long, env = "LITECNN_STORE")]
     pub store: Option<PathBuf>,
+    /// Also run the deployer on SOURCE in this process (as `litecnn watch`).
+    #[arg(long)]
+    pub watch: Option<String>,
+    /// Poll interval of --watch.
+    #[arg(long, default_value = "30s", value_parser = crate::commands::parse_duration)]
+    pub every: std::time::Duration,
+    #[command(flatten)]
+    pub deploy: DeployOptionArgs,
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1")]
     pub host: std::net::IpAddr,

@@ -6,3 +6,5 @@ pub mod commands;
 pub mod demo;
 mod load;
 pub mod npy;
+mod progress;
+mod signals;

@@ -1,10 +1,13 @@
 //! One file per subcommand; each parses nothing and calls library code.
 
 mod bench;
+pub mod deploy;
 mod inspect;
 mod predict;
+mod record;
 mod run;
 mod serve;
+pub mod service;
 mod verify;
 
 use crate::cli::{Args, Command};
@@ -19,6 +22,12 @@ pub fn dispatch(args: Args) -> anyhow::Result<()> {
         Command::Verify(a) => verify::verify(&a),
         Command::Predict(a) => predict::predict(&a),
         Command::Serve(a) => serve::serve(&a),
+        Command::Deploy(a) => deploy::deploy(&a),
+        Command::Watch(a) => deploy::watch(&a),
+        Command::Rollback(a) => record::rollback(&a),
+        Command::History(a) => record::history(&a),
+        Command::Status(a) => record::status(&a),
+        Command::Service(a) => service::service(&a),
     }
 }
 

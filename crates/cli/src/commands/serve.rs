@@ -6,15 +6,17 @@
 //! The first model: `--model`, else the store's `current` bundle, else the built-in demo. Without
 //! `--model` the store's `current` is watched, so a later promotion is swapped in.
 
-use std::path::PathBuf;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use litecnn_deploy::{Deployer, Ended, LogReporter, WatchControl};
 use litecnn_server::{Limits, LoadedModel, ModelSlot, ServeConfig, ServeOptions, store};
 
 use crate::cli::ServeArgs;
 use crate::commands::default_threads;
+use crate::commands::deploy::{default_store, deploy_options};
 use crate::demo;
 
 pub fn serve(args: &ServeArgs) -> anyhow::Result<()> {
@@ -31,48 +33,91 @@ pub fn serve(args: &ServeArgs) -> anyhow::Result<()> {
             request_timeout: args.request_timeout,
         },
         // A model given by path is pinned: promotions in the store do not replace it.
-        store: if args.model.is_some() {
+        store: if args.model.is_some() && args.watch.is_none() {
             None
         } else {
             store.clone()
         },
     })?;
-    let model = first_model(args, store.as_deref())?;
-    eprintln!(
-        "serving {} {} ({})",
-        model.name(),
-        model.version(),
-        model.digest()
-    );
-    litecnn_server::run(config, Arc::new(ModelSlot::with(model)))?;
+    let slot = match first_model(args, store.as_deref())? {
+        Some(model) => {
+            eprintln!(
+                "serving {} {} ({})",
+                model.name(),
+                model.version(),
+                model.digest()
+            );
+            ModelSlot::with(model)
+        }
+        None => {
+            eprintln!("no model yet: /ready answers 503 until the watcher promotes one");
+            ModelSlot::empty()
+        }
+    };
+    let _deployer = match &args.watch {
+        Some(source) => {
+            let store = store
+                .as_deref()
+                .context("--watch needs a store (--store DIR)")?;
+            Some(watch_in_background(source, store, args)?)
+        }
+        None => None,
+    };
+    litecnn_server::run(config, Arc::new(slot))?;
     Ok(())
 }
 
-fn first_model(args: &ServeArgs, store: Option<&std::path::Path>) -> anyhow::Result<LoadedModel> {
+/// The deployer of `serve --watch`, on its own thread; the server's store watcher swaps in
+/// what it promotes.
+fn watch_in_background(
+    source: &str,
+    store: &Path,
+    args: &ServeArgs,
+) -> anyhow::Result<Arc<WatchControl>> {
+    let opts = deploy_options(source, &args.deploy, false)?;
+    let mut deployer = Deployer::new(store, opts, Arc::new(LogReporter::default()))?;
+    let control = Arc::new(WatchControl::default());
+    let every = args.every;
+    let looping = control.clone();
+    std::thread::Builder::new()
+        .name("litecnn-deployer".into())
+        .spawn(move || {
+            litecnn_deploy::watch(&mut deployer, every, &looping, |ended| {
+                if !matches!(ended, Ended::Nothing(_)) {
+                    eprintln!("deploy: {}", ended.summary());
+                }
+            });
+        })?;
+    eprintln!("watching {source} every {every:?}");
+    Ok(control)
+}
+
+/// `--model`, else the store's current bundle, else (without `--watch`) the built-in demo.
+fn first_model(args: &ServeArgs, store: Option<&Path>) -> anyhow::Result<Option<LoadedModel>> {
     if let Some(dir) = &args.model {
-        return LoadedModel::load(dir).context("cannot serve --model");
+        return LoadedModel::load(dir)
+            .context("cannot serve --model")
+            .map(Some);
     }
     if let Some(store) = store
         && let Some(digest) = store::current_digest(store)?
     {
-        return store::load(store, &digest).with_context(|| {
-            format!(
-                "cannot serve the current model of store {}",
-                store.display()
-            )
-        });
+        return store::load(store, &digest)
+            .with_context(|| {
+                format!(
+                    "cannot serve the current model of store {}",
+                    store.display()
+                )
+            })
+            .map(Some);
+    }
+    if args.watch.is_some() {
+        return Ok(None);
     }
     let dir = demo::extract()?;
-    LoadedModel::load(&dir).context("cannot serve the built-in demo model")
-}
-
-/// `$XDG_DATA_HOME/litecnn`, else `~/.local/share/litecnn` (DESIGN §3 defaults; `$LITECNN_STORE`
-/// comes through the flag's environment variable).
-fn default_store() -> Option<PathBuf> {
-    let non_empty = |name| std::env::var_os(name).filter(|v| !v.is_empty());
-    non_empty("XDG_DATA_HOME")
-        .map(|d| PathBuf::from(d).join("litecnn"))
-        .or_else(|| non_empty("HOME").map(|h| PathBuf::from(h).join(".local/share/litecnn")))
+    LoadedModel::load(&dir)
+        .context("cannot serve the built-in demo model")
+        .map(Some)
 }
 
 /// A byte count: `1048576`, `512KiB`, `20MiB`, `1GiB`, `500kB`, `20MB`.

@@ -4,7 +4,9 @@
 #![allow(dead_code)] // each test binary uses its own subset
 
 pub mod http;
+pub mod repo;
 pub mod server;
+pub mod webhook;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

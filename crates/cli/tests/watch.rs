@@ -1,0 +1,124 @@
+//! `litecnn serve --watch DIR`: one process that deploys from a local repository and serves.
+//! A new `LATEST` is noticed (change events), gated on the hold-out set and swapped in while
+//! clients keep posting — none of their requests fails; `status` shows the watcher; a
+//! `rollback` from another process takes effect in the running server and is not undone by
+//! the watcher.
+
+mod common;
+
+use std::fs;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use common::http::{Request, multipart};
+use common::repo::{V1, V2, examples, holdout, publish};
+use common::server::Server;
+use common::{litecnn, stderr, temp_dir};
+use serde_json::Value;
+
+fn wait_for_version(addr: std::net::SocketAddr, version: &str) {
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        let ready = Request::get("/ready").send(addr);
+        if ready.status == 200 && ready.json()["version"] == version {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "never served {version}: {}",
+            ready.text()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn serve_watch_deploys_swaps_under_load_and_honours_rollback() {
+    let root = temp_dir("serve-watch");
+    let repo = root.join("repo/fashion-mnist");
+    let store = root.join("store");
+    fs::create_dir_all(&repo).unwrap();
+    let holdout = holdout();
+    let mut server = Server::start(
+        &store,
+        &[
+            "--watch",
+            repo.to_str().unwrap(),
+            "--holdout",
+            &holdout,
+            "--every",
+            "30s",
+        ],
+    );
+    let addr = server.addr;
+    // An empty store and an empty repository: alive, not ready.
+    assert_eq!(Request::get("/health").send(addr).status, 200);
+    assert_eq!(Request::get("/ready").send(addr).status, 503);
+
+    // Published after the watcher started: only a change event (or a 30 s poll) finds it.
+    publish(&repo, V1, V1, |_| {});
+    wait_for_version(addr, V1);
+
+    let mut bags: Vec<_> = fs::read_dir(examples().join("fashion-mnist/holdout/Bag"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    bags.sort();
+    let image = fs::read(&bags[0]).unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let clients: Vec<_> = (0..3)
+        .map(|_| {
+            let (stop, image) = (stop.clone(), image.clone());
+            std::thread::spawn(move || {
+                let mut seen = Vec::new();
+                while !stop.load(Ordering::Relaxed) {
+                    let (content_type, body) = multipart(&[("image", "bag.png", &image)]);
+                    let r = Request::post("/predict", &content_type, body).send(addr);
+                    assert_eq!(
+                        r.status,
+                        200,
+                        "a request failed during the deploy: {}",
+                        r.text()
+                    );
+                    seen.push(r.header("x-model-version").unwrap().to_owned());
+                }
+                seen
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(300));
+    publish(&repo, V2, V2, |_| {});
+    wait_for_version(addr, V2);
+    std::thread::sleep(Duration::from_millis(300));
+    stop.store(true, Ordering::Relaxed);
+    for client in clients {
+        let seen = client.join().expect("no request failed");
+        let first = seen.iter().position(|v| v == V2).expect("saw v2");
+        assert!(seen[..first].iter().all(|v| v == V1) && seen[first..].iter().all(|v| v == V2));
+    }
+
+    let out = litecnn(&["status", "--json", "--store", store.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let status: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(status["current"]["version"], V2);
+    assert_eq!(status["previous"][0]["version"], V1);
+    assert_eq!(status["watcher"]["source"], repo.to_str().unwrap());
+    assert!(
+        ["idle", "checking"].contains(&status["watcher"]["state"].as_str().unwrap()),
+        "{status}"
+    );
+
+    // Rollback from another process while the watcher runs: served at once, and the
+    // watcher does not promote v2 again even when the repository changes.
+    let out = litecnn(&["rollback", "--store", store.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    wait_for_version(addr, V1);
+    fs::write(repo.join("LATEST.tmp"), format!("{V2}\n")).unwrap();
+    fs::rename(repo.join("LATEST.tmp"), repo.join("LATEST")).unwrap();
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(Request::get("/ready").send(addr).json()["version"], V1);
+    server.assert_alive();
+    drop(server);
+    let _ = fs::remove_dir_all(&root);
+}
