@@ -417,6 +417,14 @@ fn bad_inference_requests_get_their_status_in_the_v2_error_form_and_the_server_l
             "--max-body-bytes",
         ),
         (
+            "a gzipped body",
+            post_json(INFER, &tensor("input", &shape, "FP32", &data))
+                .header("Content-Encoding", "gzip")
+                .send(addr),
+            415,
+            "Content-Encoding gzip",
+        ),
+        (
             "GET on infer",
             Request::get(INFER).send(addr),
             405,

@@ -3,6 +3,8 @@
 //! the model and runs the model; the answer is written back here.
 
 use axum::extract::{Request, State};
+use axum::http::HeaderMap;
+use axum::http::header::CONTENT_ENCODING;
 use axum::response::Response;
 use litecnn_engine::Tensor;
 
@@ -36,6 +38,7 @@ pub async fn infer(
     if declared_length(request.headers()).is_some_and(|n| n > max as u64) {
         return Err(ApiError::payload_too_large(max));
     }
+    refuse_compression(request.headers())?;
     let json_length = binary::json_length(request.headers())?;
     let body = read_raw(request, max).await?;
     let job = TensorJob {
@@ -49,6 +52,19 @@ pub async fn infer(
         .await
         .map_err(|_| ApiError::Internal("an inference worker dropped a request".into()))??;
     response::infer(&model, outcome)
+}
+
+/// `tritonclient` can gzip or deflate a request; this server reads bodies as they are sent.
+fn refuse_compression(headers: &HeaderMap) -> Result<(), ApiError> {
+    match headers
+        .get(CONTENT_ENCODING)
+        .map(|v| v.to_str().unwrap_or("?").trim())
+    {
+        None | Some("identity") => Ok(()),
+        Some(encoding) => Err(ApiError::UnsupportedMediaType(format!(
+            "Content-Encoding {encoding} is not supported: send the request uncompressed"
+        ))),
+    }
 }
 
 /// The worker's part: decode, check, run.
