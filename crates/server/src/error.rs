@@ -9,6 +9,11 @@ use axum::response::{IntoResponse, Response};
 use litecnn_vision::ImageError;
 use serde_json::json;
 
+/// The message of an error response, kept in its extensions so a protocol with another error
+/// shape (OIP v2's `{"error": "..."}`, see `crate::v2::error_form`) can re-render it.
+#[derive(Clone, Debug)]
+pub struct ErrorMessage(pub String);
+
 /// Seconds a client should wait before retrying an `overloaded`, `not_ready` or `timeout`.
 const RETRY_AFTER_SECS: &str = "1";
 
@@ -36,6 +41,9 @@ pub enum ApiError {
     Timeout(std::time::Duration),
     #[error("no route {0}")]
     NotFound(String),
+    /// A model name or version the server does not serve (OIP v2 `models/{name}`).
+    #[error("{0}")]
+    UnknownModel(String),
     #[error("method not allowed: {0}")]
     MethodNotAllowed(String),
     /// A fault of the server or the model; the detail is logged, not sent.
@@ -57,7 +65,7 @@ impl ApiError {
             ApiError::NotReady | ApiError::Overloaded | ApiError::Timeout(_) => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
-            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::NotFound(_) | ApiError::UnknownModel(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -76,7 +84,7 @@ impl ApiError {
             ApiError::NotReady => "not_ready",
             ApiError::Overloaded => "overloaded",
             ApiError::Timeout(_) => "timeout",
-            ApiError::NotFound(_) => "not_found",
+            ApiError::NotFound(_) | ApiError::UnknownModel(_) => "not_found",
             ApiError::MethodNotAllowed(_) => "method_not_allowed",
             ApiError::Internal(_) => "internal",
         }
@@ -115,8 +123,10 @@ impl IntoResponse for ApiError {
         if let ApiError::Internal(detail) = &self {
             eprintln!("error: internal: {detail}");
         }
-        let body = json!({"error": {"code": self.code(), "message": self.to_string()}});
+        let message = self.to_string();
+        let body = json!({"error": {"code": self.code(), "message": message}});
         let mut response = (self.status(), Json(body)).into_response();
+        response.extensions_mut().insert(ErrorMessage(message));
         if self.retry_after() {
             response
                 .headers_mut()

@@ -2,21 +2,26 @@
 //!
 //! ```text
 //! socket ─► axum (2 runtime threads: bytes and waiting only)
-//!             └─ metrics by matched route ─► bearer token ─► timeout ─► body limit ─► handler
-//!                                                                              │
-//!           /predict: take Arc<LoadedModel> from the ModelSlot, read the body, ─┘
-//!           queue a Job (bounded; full → 503 overloaded) ─► inference worker threads:
-//!           decode ─► preprocess ─► Model::run ─► softmax, top-k ─► oneshot reply
+//!             └─ metrics by matched route ─► v2 error form ─► bearer token ─► timeout
+//!                ─► body limit ─► handler ─┐
+//!   ┌──────────────────────────────────────┘
+//!   ├ /predict: take Arc<LoadedModel> from the ModelSlot, read the body, queue a Job (bounded;
+//!   │   full → 503 overloaded) ─► inference worker threads:
+//!   │   decode ─► preprocess ─► Model::run ─► softmax, top-k ─► oneshot reply
+//!   └ /v2/models/{name}/infer: the same, with a TensorJob: on the worker, decode the JSON or
+//!       binary tensors ─► check them against the model ─► Model::run ─► raw output back
 //! store/current ─► watcher thread ─► LoadedModel::load (verify, golden, warm) ─► ModelSlot::store
 //! ```
 //!
 //! Modules: [`config`] (the one validated [`ServeConfig`]), [`routes`] ([`build_router`]),
-//! [`predict`] (the `/predict` handler), [`error`] (the status-code table), [`auth`],
-//! [`metrics`], [`workers`], [`model`] ([`LoadedModel`]), [`slot`] ([`ModelSlot`], hot swap),
-//! [`store`] (reads and watches a store's `current`), [`serve`] (bind, shutdown).
+//! [`predict`] (the `/predict` handler), [`v2`] (the Open Inference Protocol), [`error`] (the
+//! status-code table), [`auth`], [`metrics`], [`workers`], [`model`] ([`LoadedModel`]),
+//! [`slot`] ([`ModelSlot`], hot swap), [`store`] (reads and watches a store's `current`),
+//! [`serve`] (bind, shutdown).
 //!
-//! Architecture invariant: the async runtime never decodes an image or runs a model. This
-//! crate knows nothing of the deployer: it reads the store's `current` file and nothing else.
+//! Architecture invariant: the async runtime never decodes an image or a tensor, nor runs a
+//! model. This crate knows nothing of the deployer: it reads the store's `current` file and
+//! nothing else.
 
 pub mod auth;
 pub mod config;
@@ -29,6 +34,7 @@ pub mod serve;
 pub mod slot;
 pub mod state;
 pub mod store;
+pub mod v2;
 pub mod workers;
 
 pub use config::{ConfigError, Limits, ServeConfig, ServeOptions};

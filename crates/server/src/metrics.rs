@@ -102,7 +102,7 @@ impl Metrics {
         let queue_depth = Gauge::default();
         registry.register(
             "queue_depth",
-            "Images waiting for an inference worker",
+            "Jobs (images, tensors) waiting for an inference worker",
             queue_depth.clone(),
         );
         let model = Family::<ModelLabels, Gauge>::default();

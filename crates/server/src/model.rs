@@ -92,12 +92,7 @@ impl LoadedModel {
     }
 
     fn warm(&self) -> Result<(), ScoresError> {
-        let [h, w] = self
-            .bundle
-            .manifest()
-            .preprocess
-            .center_crop
-            .map(|s| s as usize);
+        let [h, w] = self.crop();
         let blank = Tensor::zeros(DType::F32, vec![1, 3, h, w]);
         predict::run_scores(&self.model, blank, self.output).map(|_| ())
     }
@@ -116,6 +111,39 @@ impl LoadedModel {
 
     pub fn digest(&self) -> String {
         self.bundle.digest().to_string()
+    }
+
+    /// `[height, width]` of the input images: the manifest's center crop.
+    pub fn crop(&self) -> [usize; 2] {
+        self.bundle
+            .manifest()
+            .preprocess
+            .center_crop
+            .map(|s| s as usize)
+    }
+
+    /// The model's input as the manifest names it.
+    pub fn input_name(&self) -> &str {
+        &self.bundle.manifest().model.input
+    }
+
+    /// The manifest's output, the one the server answers with.
+    pub fn output_name(&self) -> &str {
+        &self.bundle.manifest().model.output
+    }
+
+    /// The number of output classes (the bundle's verification matched it to the labels).
+    pub fn classes(&self) -> usize {
+        self.bundle.labels().len()
+    }
+
+    /// The batch size the model's input is fixed to, if it is not symbolic.
+    pub fn fixed_batch(&self) -> Option<usize> {
+        let input = self.model.inputs().into_iter().next()?;
+        match input.shape.as_ref()?.first()? {
+            Dim::Known(n) => Some(*n),
+            Dim::Symbol(_) => None,
+        }
     }
 
     /// `{"name","version","digest","loaded_at","inputs","outputs","labels":N}` (DESIGN §9).
@@ -158,6 +186,20 @@ impl LoadedModel {
             preprocess,
             inference,
         })
+    }
+
+    /// Runs `input` (checked against the model by the caller) and returns the manifest's output
+    /// as the model gives it. Runs on an inference worker, never on the async runtime.
+    pub fn run_tensor(&self, input: Tensor) -> Result<Tensor, ApiError> {
+        let failed = |e: String| ApiError::Internal(format!("model {}: {e}", self.version()));
+        let outputs = self
+            .model
+            .run(vec![input])
+            .map_err(|e| failed(e.to_string()))?;
+        outputs
+            .into_iter()
+            .nth(self.output)
+            .ok_or_else(|| failed(format!("no output {}", self.output)))
     }
 }
 

@@ -107,11 +107,11 @@ async fn read_image(request: Request, max_body_bytes: usize) -> Result<Bytes, Ap
     }
 }
 
-fn declared_length(headers: &HeaderMap) -> Option<u64> {
+pub(crate) fn declared_length(headers: &HeaderMap) -> Option<u64> {
     headers.get(CONTENT_LENGTH)?.to_str().ok()?.parse().ok()
 }
 
-async fn read_raw(request: Request, max_body_bytes: usize) -> Result<Bytes, ApiError> {
+pub(crate) async fn read_raw(request: Request, max_body_bytes: usize) -> Result<Bytes, ApiError> {
     Bytes::from_request(request, &()).await.map_err(|e| {
         if e.status().as_u16() == 413 {
             ApiError::payload_too_large(max_body_bytes)
@@ -156,7 +156,7 @@ fn ms(seconds: f64) -> f64 {
 }
 
 /// Header values must be visible ASCII; a manifest version is, a hostile one is just left out.
-fn add_header(headers: &mut HeaderMap, name: &'static str, value: &str) {
+pub(crate) fn add_header(headers: &mut HeaderMap, name: &'static str, value: &str) {
     if let Ok(value) = HeaderValue::from_str(value) {
         headers.insert(HeaderName::from_static(name), value);
     }

@@ -1,5 +1,6 @@
 //! The router (DESIGN §5), built by a function so tests drive it without a socket. Middleware,
-//! outermost first: metrics by matched route → bearer token → request timeout → body limit.
+//! outermost first: metrics by matched route → OIP v2 error form → bearer token → request
+//! timeout → body limit. The `/v2` routes are in [`crate::v2`].
 
 use axum::Json;
 use axum::Router;
@@ -15,6 +16,7 @@ use crate::error::ApiError;
 use crate::metrics::{CONTENT_TYPE as METRICS_TYPE, track};
 use crate::predict::predict;
 use crate::state::AppState;
+use crate::v2;
 
 pub fn build_router(state: AppState) -> Router {
     let limits = state.config.limits;
@@ -24,11 +26,13 @@ pub fn build_router(state: AppState) -> Router {
         .route("/v1/model", get(model))
         .route("/predict", post(predict))
         .route("/metrics", get(metrics))
+        .merge(v2::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))
         .layer(middleware::from_fn_with_state(state.clone(), timeout))
         .layer(middleware::from_fn_with_state(state.clone(), require_token))
+        .layer(middleware::from_fn(v2::error_form))
         .layer(middleware::from_fn_with_state(state.clone(), track))
         .with_state(state)
 }

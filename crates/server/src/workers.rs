@@ -1,6 +1,7 @@
 //! Inference off the async runtime (the runtime never decodes, preprocesses or runs a model):
 //! a fixed pool of std threads fed by a bounded channel. A full channel answers at once with
-//! 503 `overloaded` instead of queueing without bound.
+//! 503 `overloaded` instead of queueing without bound. Two kinds of job share the queue: an
+//! image to classify (`/predict`) and a raw tensor to run (OIP v2 `infer`).
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
@@ -14,6 +15,7 @@ use tokio::sync::oneshot;
 
 use crate::error::ApiError;
 use crate::model::{LoadedModel, Outcome};
+use crate::v2::{self, InferOutcome};
 
 /// One image to classify, on the model the request started with.
 pub struct Job {
@@ -23,43 +25,67 @@ pub struct Job {
     pub top_k: usize,
 }
 
-type Reply = oneshot::Sender<Result<Outcome, ApiError>>;
+/// One raw-tensor request (OIP v2 `infer`), on the model the request started with. Its body is
+/// decoded (JSON or binary tensors) and checked on the worker too: the runtime only moves bytes.
+pub struct TensorJob {
+    pub model: Arc<LoadedModel>,
+    pub body: Bytes,
+    /// `Inference-Header-Content-Length`: the body's JSON part, when binary data follows it.
+    pub json_length: Option<usize>,
+}
+
+type Reply<T> = oneshot::Sender<Result<T, ApiError>>;
+pub type Answer<T> = oneshot::Receiver<Result<T, ApiError>>;
+
+enum Task {
+    Classify(Job, Reply<Outcome>),
+    Run(TensorJob, Reply<InferOutcome>),
+}
 
 pub struct Workers {
-    queue: SyncSender<(Job, Reply)>,
+    queue: SyncSender<Task>,
     /// Kept here too, so the queue stays open (and can fill) even with no worker running.
-    _jobs: Arc<Mutex<Receiver<(Job, Reply)>>>,
+    _tasks: Arc<Mutex<Receiver<Task>>>,
     depth: Gauge,
 }
 
 impl Workers {
     /// Starts `threads` workers behind a queue of `capacity` jobs; `depth` counts waiting jobs.
     pub fn start(threads: usize, capacity: usize, depth: Gauge) -> std::io::Result<Workers> {
-        let (queue, jobs) = sync_channel(capacity);
-        let jobs = Arc::new(Mutex::new(jobs));
+        let (queue, tasks) = sync_channel(capacity);
+        let tasks = Arc::new(Mutex::new(tasks));
         for i in 0..threads {
-            let jobs = jobs.clone();
+            let tasks = tasks.clone();
             let depth = depth.clone();
             thread::Builder::new()
                 .name(format!("litecnn-infer-{i}"))
-                .spawn(move || work(&jobs, &depth))?;
+                .spawn(move || work(&tasks, &depth))?;
         }
         Ok(Workers {
             queue,
-            _jobs: jobs,
+            _tasks: tasks,
             depth,
         })
     }
 
-    /// Queues `job`; the answer comes on the returned receiver. A full queue is `Overloaded`.
-    pub fn submit(
-        &self,
-        job: Job,
-    ) -> Result<oneshot::Receiver<Result<Outcome, ApiError>>, ApiError> {
+    /// Queues an image; the answer comes on the returned receiver. A full queue is `Overloaded`.
+    pub fn submit(&self, job: Job) -> Result<Answer<Outcome>, ApiError> {
         let (reply, answer) = oneshot::channel();
+        self.enqueue(Task::Classify(job, reply))?;
+        Ok(answer)
+    }
+
+    /// Queues a tensor, as [`Workers::submit`] does an image.
+    pub fn submit_tensor(&self, job: TensorJob) -> Result<Answer<InferOutcome>, ApiError> {
+        let (reply, answer) = oneshot::channel();
+        self.enqueue(Task::Run(job, reply))?;
+        Ok(answer)
+    }
+
+    fn enqueue(&self, task: Task) -> Result<(), ApiError> {
         self.depth.inc();
-        match self.queue.try_send((job, reply)) {
-            Ok(()) => Ok(answer),
+        match self.queue.try_send(task) {
+            Ok(()) => Ok(()),
             Err(TrySendError::Full(_)) => {
                 self.depth.dec();
                 Err(ApiError::Overloaded)
@@ -74,24 +100,28 @@ impl Workers {
     }
 }
 
-/// A worker's loop: until the queue closes, take a job and answer it. A client that gave up
-/// (timeout, closed connection) costs no inference.
-fn work(jobs: &Mutex<Receiver<(Job, Reply)>>, depth: &Gauge) {
+/// A worker's loop: until the queue closes, take a job and answer it.
+fn work(tasks: &Mutex<Receiver<Task>>, depth: &Gauge) {
     loop {
-        let next = jobs.lock().unwrap_or_else(PoisonError::into_inner).recv();
-        let Ok((job, reply)) = next else { return };
+        let next = tasks.lock().unwrap_or_else(PoisonError::into_inner).recv();
+        let Ok(task) = next else { return };
         depth.dec();
-        if reply.is_closed() {
-            continue;
+        match task {
+            Task::Classify(job, reply) => answer(reply, || {
+                job.model.classify(&job.image, job.limits, job.top_k)
+            }),
+            Task::Run(job, reply) => answer(reply, || v2::run(&job)),
         }
-        let _ = reply.send(run(&job));
     }
 }
 
-/// A panic in the pipeline becomes an internal error; the worker lives on.
-fn run(job: &Job) -> Result<Outcome, ApiError> {
-    catch_unwind(AssertUnwindSafe(|| {
-        job.model.classify(&job.image, job.limits, job.top_k)
-    }))
-    .unwrap_or_else(|_| Err(ApiError::Internal("the inference pipeline panicked".into())))
+/// Runs `job` and sends its result. A client that gave up (timeout, closed connection) costs no
+/// inference; a panic in the pipeline becomes an internal error and the worker lives on.
+fn answer<T>(reply: Reply<T>, job: impl FnOnce() -> Result<T, ApiError>) {
+    if reply.is_closed() {
+        return;
+    }
+    let result = catch_unwind(AssertUnwindSafe(job))
+        .unwrap_or_else(|_| Err(ApiError::Internal("the inference pipeline panicked".into())));
+    let _ = reply.send(result);
 }

@@ -158,3 +158,37 @@ async fn a_full_queue_is_overloaded_and_a_stuck_request_times_out() {
     );
     assert_eq!(body["error"]["code"], "overloaded");
 }
+
+#[tokio::test]
+async fn v2_is_live_but_not_ready_before_a_model_and_answers_errors_in_its_own_form() {
+    let slot = Arc::new(ModelSlot::empty());
+    let state = AppState::new(config(1, Limits::default()), slot.clone()).unwrap();
+
+    let (status, _, body) = call(&state, get("/v2/health/live")).await;
+    assert_eq!(
+        (status, body),
+        (StatusCode::OK, serde_json::json!({"live": true}))
+    );
+    for path in ["/v2/health/ready", "/v2/models/fashion-mnist/ready"] {
+        let (status, retry, body) = call(&state, get(path)).await;
+        assert_eq!(
+            (status, retry.as_deref()),
+            (StatusCode::SERVICE_UNAVAILABLE, Some("1")),
+            "{path}"
+        );
+        assert_eq!(body, serde_json::json!({"error": "no model is loaded yet"}));
+    }
+    // Outside /v2 the same error keeps the /v1 form.
+    let (_, _, body) = call(&state, get("/ready")).await;
+    assert_eq!(body["error"]["code"], "not_ready");
+
+    slot.swap_in(&bundle(V1)).unwrap();
+    let (status, _, body) = call(&state, get("/v2/health/ready")).await;
+    assert_eq!(
+        (status, body),
+        (StatusCode::OK, serde_json::json!({"ready": true}))
+    );
+    let (status, _, body) = call(&state, get("/v2/models/fashion-mnist")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["versions"], serde_json::json!([V1]));
+}
