@@ -65,6 +65,20 @@ pub struct ServeArgs {
     /// Longest a request may take (e.g. 30s, 500ms, 2m).
     #[arg(long, default_value = "30s", value_parser = crate::commands::parse_duration)]
     pub request_timeout: std::time::Duration,
+    /// Requests per second per client IP (bursts of up to N); more get 429 rate_limited.
+    /// /health and /ready are never limited. Default: no limit.
+    #[arg(long, value_name = "N")]
+    pub rate_limit: Option<std::num::NonZeroU32>,
+    /// Serve HTTPS with this PEM certificate chain (leaf first); needs --tls-key.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert (PKCS#8, PKCS#1 or SEC1).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// After SIGTERM or Ctrl-C, how long requests in flight may still run before they are cut
+    /// off (e.g. 30s, 500ms).
+    #[arg(long, default_value = "30s", value_parser = crate::commands::parse_duration)]
+    pub shutdown_timeout: std::time::Duration,
 }
 
 #[derive(Debug, clap::Args)]

@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! socket ─► axum (2 runtime threads: bytes and waiting only)
-//!             └─ metrics by matched route ─► bearer token ─► timeout ─► body limit ─► handler
+//!             └─ metrics by route ─► rate limit ─► bearer token ─► timeout ─► body limit ─► handler
 //!                                                                              │
 //!           /predict: take Arc<LoadedModel> from the ModelSlot, read the body, ─┘
 //!           queue a Job (bounded; full → 503 overloaded) ─► inference worker threads:
@@ -13,7 +13,9 @@
 //! Modules: [`config`] (the one validated [`ServeConfig`]), [`routes`] ([`build_router`]),
 //! [`predict`] (the `/predict` handler), [`error`] (the status-code table), [`auth`],
 //! [`metrics`], [`workers`], [`model`] ([`LoadedModel`]), [`slot`] ([`ModelSlot`], hot swap),
-//! [`store`] (reads and watches a store's `current`), [`serve`] (bind, shutdown).
+//! [`store`] (reads and watches a store's `current`), [`tls`] (certificate and key),
+//! [`rate_limit`] (per-client token buckets), [`serve`] (bind, HTTP or HTTPS, shutdown with a
+//! deadline).
 //!
 //! Architecture invariant: the async runtime never decodes an image or runs a model. This
 //! crate knows nothing of the deployer: it reads the store's `current` file and nothing else.
@@ -24,12 +26,14 @@ pub mod error;
 pub mod metrics;
 pub mod model;
 pub mod predict;
+pub mod rate_limit;
 pub mod routes;
 pub mod serve;
 pub mod slot;
 pub mod state;
 pub mod store;
 mod time;
+pub mod tls;
 pub mod workers;
 
 pub use config::{ConfigError, Limits, ServeConfig, ServeOptions};
@@ -39,3 +43,4 @@ pub use routes::build_router;
 pub use serve::{ServeError, run, serve};
 pub use slot::ModelSlot;
 pub use state::AppState;
+pub use tls::TlsFiles;

@@ -1,5 +1,6 @@
 //! The router (DESIGN §5), built by a function so tests drive it without a socket. Middleware,
-//! outermost first: metrics by matched route → bearer token → request timeout → body limit.
+//! outermost first: metrics by matched route → rate limit → bearer token → request timeout →
+//! body limit.
 
 use axum::Json;
 use axum::Router;
@@ -14,6 +15,7 @@ use crate::auth::require_token;
 use crate::error::ApiError;
 use crate::metrics::{CONTENT_TYPE as METRICS_TYPE, track};
 use crate::predict::predict;
+use crate::rate_limit::limit_rate;
 use crate::state::AppState;
 
 pub fn build_router(state: AppState) -> Router {
@@ -29,6 +31,7 @@ pub fn build_router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))
         .layer(middleware::from_fn_with_state(state.clone(), timeout))
         .layer(middleware::from_fn_with_state(state.clone(), require_token))
+        .layer(middleware::from_fn_with_state(state.clone(), limit_rate))
         .layer(middleware::from_fn_with_state(state.clone(), track))
         .with_state(state)
 }

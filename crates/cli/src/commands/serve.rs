@@ -1,5 +1,6 @@
 //! `litecnn serve [--model PATH] [--store DIR] [--host H] [--port P] [--threads N]
-//! [--token-file F] [--max-body-bytes N] [--max-pixels N] [--queue N] [--request-timeout DUR]`
+//! [--token-file F] [--max-body-bytes N] [--max-pixels N] [--queue N] [--request-timeout DUR]
+//! [--rate-limit N] [--tls-cert F --tls-key F] [--shutdown-timeout DUR]`
 //! (DESIGN §3, §5): picks the model to start with, validates the flags into one `ServeConfig`
 //! and runs `litecnn_server`.
 //!
@@ -11,7 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use litecnn_server::{Limits, LoadedModel, ModelSlot, ServeConfig, ServeOptions, store};
+use litecnn_server::{Limits, LoadedModel, ModelSlot, ServeConfig, ServeOptions, TlsFiles, store};
 
 use crate::cli::ServeArgs;
 use crate::commands::default_threads;
@@ -29,6 +30,7 @@ pub fn serve(args: &ServeArgs) -> anyhow::Result<()> {
             max_pixels: args.max_pixels,
             queue: args.queue,
             request_timeout: args.request_timeout,
+            rate_limit: args.rate_limit,
         },
         // A model given by path is pinned: promotions in the store do not replace it.
         store: if args.model.is_some() {
@@ -36,6 +38,13 @@ pub fn serve(args: &ServeArgs) -> anyhow::Result<()> {
         } else {
             store.clone()
         },
+        // clap makes the two flags come together.
+        tls: args
+            .tls_cert
+            .clone()
+            .zip(args.tls_key.clone())
+            .map(|(cert, key)| TlsFiles { cert, key }),
+        shutdown_timeout: args.shutdown_timeout,
     })?;
     let model = first_model(args, store.as_deref())?;
     eprintln!(

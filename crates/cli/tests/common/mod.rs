@@ -5,6 +5,8 @@
 
 pub mod http;
 pub mod server;
+pub mod store;
+pub mod wrk;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
