@@ -20,6 +20,12 @@ impl Server {
     /// `litecnn serve --host 127.0.0.1 --port 0 ARGS`, with `store` as its store and a cache
     /// under it (so tests never touch the user's directories). Waits until it listens.
     pub fn start(store: &Path, args: &[&str]) -> Server {
+        Server::start_with_env(store, args, &[])
+    }
+
+    /// [`Server::start`] with extra environment variables. `XDG_CONFIG_HOME` is
+    /// `<store>.config` unless `env` sets it, so the user's own `litecnn.toml` never applies.
+    pub fn start_with_env(store: &Path, args: &[&str], env: &[(&str, &str)]) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_litecnn"))
             .args([
                 "serve",
@@ -33,6 +39,8 @@ impl Server {
             .args(args)
             .env("LITECNN_STORE", store)
             .env("XDG_CACHE_HOME", cache_dir(store))
+            .env("XDG_CONFIG_HOME", store.with_extension("config"))
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
