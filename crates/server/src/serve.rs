@@ -101,7 +101,7 @@ async fn shut_down_on(
     grace: std::time::Duration,
 ) {
     signal.await;
-    eprintln!(
+    tracing::info!(
         "shutting down: finishing requests in flight (at most {} s)",
         grace.as_secs_f64()
     );

@@ -19,6 +19,7 @@ use crate::commands::default_threads;
 use crate::demo;
 
 pub fn serve(args: &ServeArgs) -> anyhow::Result<()> {
+    init_logging();
     let store = args.store.clone().or_else(default_store);
     let config = ServeConfig::new(ServeOptions {
         host: args.host,
@@ -47,7 +48,7 @@ pub fn serve(args: &ServeArgs) -> anyhow::Result<()> {
         shutdown_timeout: args.shutdown_timeout,
     })?;
     let model = first_model(args, store.as_deref())?;
-    eprintln!(
+    tracing::info!(
         "serving {} {} ({})",
         model.name(),
         model.version(),
@@ -55,6 +56,19 @@ pub fn serve(args: &ServeArgs) -> anyhow::Result<()> {
     );
     litecnn_server::run(config, Arc::new(ModelSlot::with(model)))?;
     Ok(())
+}
+
+/// Logs to stderr: `info` by default (the model served, swaps, shutdown), `LITECNN_LOG=debug`
+/// adds one line per request; any `tracing` filter works (`LITECNN_LOG=litecnn_server=debug`).
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("LITECNN_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_target(false)
+        .try_init();
 }
 
 fn first_model(args: &ServeArgs, store: Option<&std::path::Path>) -> anyhow::Result<LoadedModel> {
