@@ -11,6 +11,11 @@ use clap::{Parser, Subcommand};
     about = "A small native CNN inference engine and server"
 )]
 pub struct Args {
+    /// A config file setting any flag, in a table per subcommand (default:
+    /// $XDG_CONFIG_HOME/litecnn/litecnn.toml, if it exists). Flags beat LITECNN_* environment
+    /// variables, which beat the file.
+    #[arg(long, global = true, value_name = "FILE", env = "LITECNN_CONFIG")]
+    pub config: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -192,7 +197,7 @@ pub struct StatusArgs {
 pub struct ServeArgs {
     /// A bundle directory to serve. Without it: the store's current model, else the built-in
     /// demo model.
-    #[arg(long)]
+    #[arg(long, env = "LITECNN_MODEL")]
     pub model: Option<PathBuf>,
     /// The store whose `current` model is served and watched for promotions
     /// (default: $XDG_DATA_HOME/litecnn, else ~/.local/share/litecnn).
@@ -207,29 +212,53 @@ pub struct ServeArgs {
     #[command(flatten)]
     pub deploy: DeployOptionArgs,
     /// Address to listen on.
-    #[arg(long, default_value = "127.0.0.1")]
+    #[arg(long, env = "LITECNN_HOST", default_value = "127.0.0.1")]
     pub host: std::net::IpAddr,
     /// Port to listen on (0: any free port; the address is printed).
-    #[arg(long, default_value_t = 8891)]
+    #[arg(long, env = "LITECNN_PORT", default_value_t = 8891)]
     pub port: u16,
     /// Inference worker threads (default: the number of cores).
-    #[arg(long)]
+    #[arg(long, env = "LITECNN_THREADS")]
     pub threads: Option<usize>,
     /// Bearer tokens, one per line (# comments); then every route but /health and /ready needs one.
-    #[arg(long)]
+    #[arg(long, env = "LITECNN_TOKEN_FILE")]
     pub token_file: Option<PathBuf>,
     /// Largest request body: bytes, or with a unit (KiB, MiB, GiB, kB, MB, GB).
-    #[arg(long, default_value = "20MiB", value_parser = crate::commands::parse_bytes)]
+    #[arg(long, env = "LITECNN_MAX_BODY_BYTES", default_value = "20MiB", value_parser = crate::commands::parse_bytes)]
     pub max_body_bytes: usize,
     /// Largest image, in pixels (width x height), checked before decoding.
-    #[arg(long, default_value_t = 40_000_000)]
+    #[arg(long, env = "LITECNN_MAX_PIXELS", default_value_t = 40_000_000)]
     pub max_pixels: u64,
     /// Requests that may wait for an inference worker; more get 503 overloaded.
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, env = "LITECNN_QUEUE", default_value_t = 64)]
     pub queue: usize,
     /// Longest a request may take (e.g. 30s, 500ms, 2m).
-    #[arg(long, default_value = "30s", value_parser = crate::commands::parse_duration)]
+    #[arg(long, env = "LITECNN_REQUEST_TIMEOUT", default_value = "30s", value_parser = crate::commands::parse_duration)]
     pub request_timeout: std::time::Duration,
+    /// Requests per second per client IP (bursts of up to N); more get 429 rate_limited.
+    /// /health and /ready are never limited. Default: no limit.
+    #[arg(long, env = "LITECNN_RATE_LIMIT", value_name = "N")]
+    pub rate_limit: Option<std::num::NonZeroU32>,
+    /// Serve HTTPS with this PEM certificate chain (leaf first); needs --tls-key.
+    #[arg(
+        long,
+        env = "LITECNN_TLS_CERT",
+        value_name = "FILE",
+        requires = "tls_key"
+    )]
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert (PKCS#8, PKCS#1 or SEC1).
+    #[arg(
+        long,
+        env = "LITECNN_TLS_KEY",
+        value_name = "FILE",
+        requires = "tls_cert"
+    )]
+    pub tls_key: Option<PathBuf>,
+    /// After SIGTERM or Ctrl-C, how long requests in flight may still run before they are cut
+    /// off (e.g. 30s, 500ms).
+    #[arg(long, env = "LITECNN_SHUTDOWN_TIMEOUT", default_value = "30s", value_parser = crate::commands::parse_duration)]
+    pub shutdown_timeout: std::time::Duration,
 }
 
 #[derive(Debug, clap::Args)]

@@ -3,21 +3,28 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
 use litecnn_cli::commands::Rejected;
-use litecnn_cli::{cli, commands};
+use litecnn_cli::{commands, config};
 
 fn main() -> ExitCode {
-    let args = cli::Args::parse();
+    // A config file that does not parse is a usage error, like a bad flag.
+    let args = match config::parse(std::env::args_os().collect()) {
+        Ok(args) => args,
+        Err(err) => return report(&err, 2),
+    };
     match commands::dispatch(args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("error: {err}");
-            for cause in err.chain().skip(1) {
-                eprintln!("  caused by: {cause}");
-            }
             let rejected = err.chain().any(|c| c.downcast_ref::<Rejected>().is_some());
-            ExitCode::from(if rejected { 3 } else { 1 })
+            report(&err, if rejected { 3 } else { 1 })
         }
     }
+}
+
+fn report(err: &anyhow::Error, code: u8) -> ExitCode {
+    eprintln!("error: {err}");
+    for cause in err.chain().skip(1) {
+        eprintln!("  caused by: {cause}");
+    }
+    ExitCode::from(code)
 }

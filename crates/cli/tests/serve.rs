@@ -9,44 +9,11 @@ use common::http::{Request, multipart};
 use common::server::Server;
 use common::temp_dir;
 
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use litecnn_bundle::Digest;
-
-const V1: &str = "20261126T093546Z-e025eb";
-const V2: &str = "20261126T094737Z-70eb3a"; // LATEST: the built-in demo
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples")
-}
-
-fn bundle(version: &str) -> PathBuf {
-    repo().join("models/fashion-mnist").join(version)
-}
-
-/// The first hold-out image of every class, with its class name.
-fn holdout_images() -> Vec<(String, Vec<u8>)> {
-    let mut classes: Vec<PathBuf> = std::fs::read_dir(repo().join("fashion-mnist/holdout"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    classes.sort();
-    classes
-        .into_iter()
-        .map(|dir| {
-            let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-                .unwrap()
-                .map(|e| e.unwrap().path())
-                .collect();
-            files.sort();
-            let class = dir.file_name().unwrap().to_string_lossy().into_owned();
-            (class, std::fs::read(&files[0]).unwrap())
-        })
-        .collect()
-}
+use common::store::{V1, V2, add_to_store, holdout_images, promote};
 
 fn predict_multipart(addr: std::net::SocketAddr, image: &[u8]) -> common::http::Response {
     let (content_type, body) = multipart(&[("image", "x.png", image)]);
@@ -307,26 +274,6 @@ fn an_empty_token_file_is_an_error_at_start_up() {
         stderr.contains("--token-file") && stderr.contains("no token"),
         "{stderr}"
     );
-}
-
-/// Copies a bundle into `<store>/bundles/<hex>/` and returns its digest.
-fn add_to_store(store: &Path, version: &str) -> Digest {
-    let source = bundle(version);
-    let digest = Digest::of(&std::fs::read(source.join("SHA256SUMS")).unwrap());
-    let dir = store.join("bundles").join(digest.hex());
-    std::fs::create_dir_all(&dir).unwrap();
-    for entry in std::fs::read_dir(&source).unwrap() {
-        let path = entry.unwrap().path();
-        std::fs::copy(&path, dir.join(path.file_name().unwrap())).unwrap();
-    }
-    digest
-}
-
-/// Points `<store>/current` at `digest`, atomically (temp file + rename).
-fn promote(store: &Path, digest: &Digest) {
-    let temp = store.join("current.tmp");
-    std::fs::write(&temp, format!("{digest}\n")).unwrap();
-    std::fs::rename(&temp, store.join("current")).unwrap();
 }
 
 #[test]

@@ -2,10 +2,13 @@
 //! anything starts: the rest of the crate takes a [`ServeConfig`] and never re-checks it.
 
 use std::net::{IpAddr, SocketAddr};
+use std::num::NonZeroU32;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::auth::{TokenError, Tokens};
+use crate::tls::{self, TlsError, TlsFiles};
 
 /// DESIGN §9 defaults.
 pub const DEFAULT_PORT: u16 = 8891;
@@ -13,6 +16,8 @@ pub const DEFAULT_MAX_BODY_BYTES: usize = 20 * 1024 * 1024;
 pub const DEFAULT_MAX_PIXELS: u64 = litecnn_vision::DEFAULT_MAX_PIXELS;
 pub const DEFAULT_QUEUE: usize = 64;
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long requests in flight may run on after SIGTERM before their connections are closed.
+pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// What a request may cost.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -25,6 +30,8 @@ pub struct Limits {
     pub queue: usize,
     /// Longest a request may take (`--request-timeout`).
     pub request_timeout: Duration,
+    /// Requests per second per client IP (`--rate-limit`); `None`: unlimited.
+    pub rate_limit: Option<NonZeroU32>,
 }
 
 impl Default for Limits {
@@ -34,6 +41,7 @@ impl Default for Limits {
             max_pixels: DEFAULT_MAX_PIXELS,
             queue: DEFAULT_QUEUE,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            rate_limit: None,
         }
     }
 }
@@ -49,6 +57,10 @@ pub struct ServeConfig {
     pub limits: Limits,
     /// A store whose `current` file is watched for promotions (see [`crate::store`]).
     pub store: Option<PathBuf>,
+    /// HTTPS instead of HTTP (`--tls-cert`, `--tls-key`), certificate and key already checked.
+    pub tls: Option<Arc<rustls::ServerConfig>>,
+    /// After SIGTERM, how long requests in flight may take before they are cut off.
+    pub shutdown_timeout: Duration,
 }
 
 /// The flags as given, before validation.
@@ -60,6 +72,8 @@ pub struct ServeOptions {
     pub token_file: Option<PathBuf>,
     pub limits: Limits,
     pub store: Option<PathBuf>,
+    pub tls: Option<TlsFiles>,
+    pub shutdown_timeout: Duration,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -76,6 +90,8 @@ pub enum ConfigError {
     Timeout,
     #[error("--token-file {path}: {cause}")]
     Tokens { path: PathBuf, cause: TokenError },
+    #[error("--tls-cert/--tls-key: {0}")]
+    Tls(TlsError),
 }
 
 impl ServeConfig {
@@ -93,12 +109,20 @@ impl ServeConfig {
             }
             None => None,
         };
+        let tls = options
+            .tls
+            .as_ref()
+            .map(tls::server_config)
+            .transpose()
+            .map_err(ConfigError::Tls)?;
         Ok(ServeConfig {
             addr: SocketAddr::new(options.host, options.port),
             threads: options.threads,
             tokens,
             limits,
             store: options.store,
+            tls,
+            shutdown_timeout: options.shutdown_timeout,
         })
     }
 }

@@ -15,7 +15,7 @@ use serde_json::json;
 pub struct ErrorMessage(pub String);
 
 /// Seconds a client should wait before retrying an `overloaded`, `not_ready` or `timeout`.
-const RETRY_AFTER_SECS: &str = "1";
+const RETRY_AFTER_SECS: u64 = 1;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -33,6 +33,8 @@ pub enum ApiError {
     PayloadTooLarge(String),
     #[error("a valid bearer token is required (Authorization: Bearer <token>)")]
     Unauthorized,
+    #[error("too many requests from this address (--rate-limit); retry in {0} s")]
+    RateLimited(u64),
     #[error("no model is loaded yet")]
     NotReady,
     #[error("the inference queue is full; retry shortly")]
@@ -62,6 +64,7 @@ impl ApiError {
                 StatusCode::PAYLOAD_TOO_LARGE
             }
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::NotReady | ApiError::Overloaded | ApiError::Timeout(_) => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
@@ -81,6 +84,7 @@ impl ApiError {
             ApiError::ImageTooLarge(_) => "image_too_large",
             ApiError::PayloadTooLarge(_) => "payload_too_large",
             ApiError::Unauthorized => "unauthorized",
+            ApiError::RateLimited(_) => "rate_limited",
             ApiError::NotReady => "not_ready",
             ApiError::Overloaded => "overloaded",
             ApiError::Timeout(_) => "timeout",
@@ -90,11 +94,21 @@ impl ApiError {
         }
     }
 
-    fn retry_after(&self) -> bool {
-        matches!(
-            self,
-            ApiError::NotReady | ApiError::Overloaded | ApiError::Timeout(_)
-        )
+    /// Seconds for `Retry-After`, on the errors a client should simply retry.
+    fn retry_after(&self) -> Option<u64> {
+        match self {
+            ApiError::NotReady | ApiError::Overloaded | ApiError::Timeout(_) => {
+                Some(RETRY_AFTER_SECS)
+            }
+            ApiError::RateLimited(secs) => Some(*secs),
+            _ => None,
+        }
+    }
+
+    /// A rate-limited request that may succeed after `wait`: `Retry-After` is whole seconds,
+    /// rounded up so a client that obeys it is let through.
+    pub fn rate_limited(wait: std::time::Duration) -> ApiError {
+        ApiError::RateLimited(wait.as_secs_f64().ceil().max(1.0) as u64)
     }
 
     /// A body over `--max-body-bytes`.
@@ -121,16 +135,16 @@ impl From<ImageError> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         if let ApiError::Internal(detail) = &self {
-            eprintln!("error: internal: {detail}");
+            tracing::error!("internal: {detail}");
         }
         let message = self.to_string();
         let body = json!({"error": {"code": self.code(), "message": message}});
         let mut response = (self.status(), Json(body)).into_response();
         response.extensions_mut().insert(ErrorMessage(message));
-        if self.retry_after() {
+        if let Some(secs) = self.retry_after() {
             response
                 .headers_mut()
-                .insert(RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECS));
+                .insert(RETRY_AFTER, HeaderValue::from(secs));
         }
         response
     }

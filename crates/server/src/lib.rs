@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! socket ─► axum (2 runtime threads: bytes and waiting only)
-//!             └─ metrics by matched route ─► v2 error form ─► bearer token ─► timeout
+//!             └─ metrics by matched route ─► v2 error form ─► rate limit ─► bearer token ─► timeout
 //!                ─► body limit ─► handler ─┐
 //!   ┌──────────────────────────────────────┘
 //!   ├ /predict: take Arc<LoadedModel> from the ModelSlot, read the body, queue a Job (bounded;
@@ -17,7 +17,8 @@
 //! [`predict`] (the `/predict` handler), [`v2`] (the Open Inference Protocol), [`error`] (the
 //! status-code table), [`auth`], [`metrics`], [`workers`], [`model`] ([`LoadedModel`]),
 //! [`slot`] ([`ModelSlot`], hot swap), [`store`] (reads and watches a store's `current`),
-//! [`serve`] (bind, shutdown).
+//! [`tls`] (certificate and key), [`rate_limit`] (per-client token buckets), [`serve`] (bind,
+//! HTTP or HTTPS, shutdown with a deadline).
 //!
 //! Architecture invariant: the async runtime never decodes an image or a tensor, nor runs a
 //! model. This crate knows nothing of the deployer: it reads the store's `current` file and
@@ -29,11 +30,13 @@ pub mod error;
 pub mod metrics;
 pub mod model;
 pub mod predict;
+pub mod rate_limit;
 pub mod routes;
 pub mod serve;
 pub mod slot;
 pub mod state;
 pub mod store;
+pub mod tls;
 pub mod v2;
 pub mod workers;
 
@@ -44,3 +47,4 @@ pub use routes::build_router;
 pub use serve::{ServeError, run, serve};
 pub use slot::ModelSlot;
 pub use state::AppState;
+pub use tls::TlsFiles;

@@ -181,9 +181,14 @@ pub async fn track(State(state): State<AppState>, request: Request, next: Next) 
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
     let method = request.method().to_string();
+    let path = request.uri().path().to_owned();
     let start = Instant::now();
     let response = next.run(request).await;
     let status = response.status().as_u16();
+    tracing::debug!(
+        "{method} {path} {status} {:.1} ms",
+        start.elapsed().as_secs_f64() * 1e3
+    );
     state
         .metrics
         .observe_request(route, method, status, start.elapsed());

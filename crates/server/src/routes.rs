@@ -1,6 +1,6 @@
 //! The router (DESIGN §5), built by a function so tests drive it without a socket. Middleware,
-//! outermost first: metrics by matched route → OIP v2 error form → bearer token → request
-//! timeout → body limit. The `/v2` routes are in [`crate::v2`].
+//! outermost first: metrics by matched route → OIP v2 error form → rate limit → bearer token →
+//! request timeout → body limit. The `/v2` routes are in [`crate::v2`].
 
 use axum::Json;
 use axum::Router;
@@ -15,6 +15,7 @@ use crate::auth::require_token;
 use crate::error::ApiError;
 use crate::metrics::{CONTENT_TYPE as METRICS_TYPE, track};
 use crate::predict::predict;
+use crate::rate_limit::limit_rate;
 use crate::state::AppState;
 use crate::v2;
 
@@ -33,6 +34,7 @@ pub fn build_router(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(state.clone(), timeout))
         .layer(middleware::from_fn_with_state(state.clone(), require_token))
         .layer(middleware::from_fn(v2::error_form))
+        .layer(middleware::from_fn_with_state(state.clone(), limit_rate))
         .layer(middleware::from_fn_with_state(state.clone(), track))
         .with_state(state)
 }

@@ -1,11 +1,13 @@
-//! Running the server: bind, announce the address, serve until SIGTERM or SIGINT, then let
-//! requests in flight finish (graceful shutdown) before returning.
+//! Running the server: bind, announce the address, serve HTTP or HTTPS until SIGTERM or SIGINT,
+//! then let requests in flight finish (graceful shutdown) — for at most the configured
+//! `shutdown_timeout`, so a stuck client cannot keep the process alive.
 
 use std::io::Write;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use tokio::net::TcpListener;
+use axum_server::Handle;
+use axum_server::tls_rustls::{RustlsAcceptor, RustlsConfig};
 
 use crate::config::ServeConfig;
 use crate::routes::build_router;
@@ -27,13 +29,15 @@ pub enum ServeError {
     },
     #[error("cannot start the server's threads: {0}")]
     Threads(std::io::Error),
+    #[error("cannot listen for SIGTERM and SIGINT: {0}")]
+    Signals(std::io::Error),
     #[error("the server failed: {0}")]
     Serve(std::io::Error),
 }
 
 /// Serves `slot` with `config` until a shutdown signal; blocking. Prints
-/// `listening on http://ADDR` on stdout once the socket is bound (the port is the real one when
-/// `config.addr` asked for port 0).
+/// `listening on http://ADDR` (or `https://`) on stdout once the socket is bound (the port is
+/// the real one when `config.addr` asked for port 0).
 pub fn run(config: ServeConfig, slot: Arc<ModelSlot>) -> Result<(), ServeError> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(RUNTIME_THREADS)
@@ -46,13 +50,15 @@ pub fn run(config: ServeConfig, slot: Arc<ModelSlot>) -> Result<(), ServeError> 
 
 pub async fn serve(config: ServeConfig, slot: Arc<ModelSlot>) -> Result<(), ServeError> {
     let addr = config.addr;
-    let listener = TcpListener::bind(addr)
-        .await
-        .map_err(|cause| ServeError::Bind { addr, cause })?;
-    let local = listener
-        .local_addr()
-        .map_err(|cause| ServeError::Bind { addr, cause })?;
-    let store = config.store.clone();
+    let bind_error = |cause| ServeError::Bind { addr, cause };
+    let listener = std::net::TcpListener::bind(addr).map_err(bind_error)?;
+    let local = listener.local_addr().map_err(bind_error)?;
+    let server = axum_server::from_tcp(listener).map_err(bind_error)?;
+    let (tls, grace, store) = (
+        config.tls.clone(),
+        config.shutdown_timeout,
+        config.store.clone(),
+    );
     let state = AppState::new(config, slot.clone()).map_err(ServeError::Threads)?;
     let watcher = match store {
         Some(dir) => Some(
@@ -61,42 +67,66 @@ pub async fn serve(config: ServeConfig, slot: Arc<ModelSlot>) -> Result<(), Serv
         ),
         None => None,
     };
-    announce(local);
-    let served = axum::serve(listener, build_router(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await;
+    let handle = Handle::new();
+    let signal = shutdown_signal().map_err(ServeError::Signals)?;
+    tokio::spawn(shut_down_on(signal, handle.clone(), grace));
+    // The peer address feeds the rate limiter.
+    let app = build_router(state).into_make_service_with_connect_info::<SocketAddr>();
+    announce(local, tls.is_some());
+    let served = match tls {
+        Some(tls) => {
+            let acceptor = RustlsAcceptor::new(RustlsConfig::from_config(tls));
+            server.acceptor(acceptor).handle(handle).serve(app).await
+        }
+        None => server.handle(handle).serve(app).await,
+    };
     if let Some(w) = watcher {
         w.stop();
     }
     served.map_err(ServeError::Serve)
 }
 
-fn announce(addr: SocketAddr) {
+fn announce(addr: SocketAddr, tls: bool) {
+    let scheme = if tls { "https" } else { "http" };
     let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "listening on http://{addr}");
+    let _ = writeln!(out, "listening on {scheme}://{addr}");
     let _ = out.flush();
 }
 
-/// Resolves on SIGINT (Ctrl-C) or, on Unix, SIGTERM (what service managers send).
-async fn shutdown_signal() {
-    let interrupt = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+/// On the first signal: stop accepting, let requests in flight finish within `grace`, then
+/// close whatever is left.
+async fn shut_down_on(
+    signal: impl Future<Output = ()>,
+    handle: Handle<SocketAddr>,
+    grace: std::time::Duration,
+) {
+    signal.await;
+    tracing::info!(
+        "shutting down: finishing requests in flight (at most {} s)",
+        grace.as_secs_f64()
+    );
+    handle.graceful_shutdown(Some(grace));
+}
+
+/// Registers the handlers at once — a signal arriving before the first poll must not kill the
+/// process with the default action — and resolves on the first SIGINT (Ctrl-C) or SIGTERM (what
+/// service managers send).
+#[cfg(unix)]
+fn shutdown_signal() -> std::io::Result<impl Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    Ok(async move {
+        tokio::select! {
+            _ = interrupt.recv() => {}
+            _ = terminate.recv() => {}
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = interrupt => {}
-        () = terminate => {}
-    }
-    eprintln!("shutting down: finishing requests in flight");
+    })
+}
+
+#[cfg(not(unix))]
+fn shutdown_signal() -> std::io::Result<impl Future<Output = ()>> {
+    Ok(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
 }

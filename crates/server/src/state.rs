@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use crate::config::ServeConfig;
 use crate::metrics::Metrics;
+use crate::rate_limit::RateLimiter;
 use crate::slot::ModelSlot;
 use crate::workers::Workers;
 
@@ -14,6 +15,8 @@ pub struct AppState {
     pub slot: Arc<ModelSlot>,
     pub workers: Arc<Workers>,
     pub metrics: Arc<Metrics>,
+    /// `Some` with `--rate-limit`.
+    pub rate_limiter: Option<Arc<RateLimiter>>,
 }
 
 impl AppState {
@@ -26,7 +29,12 @@ impl AppState {
             config.limits.queue,
             metrics.queue_depth.clone(),
         )?;
+        let rate_limiter = config
+            .limits
+            .rate_limit
+            .map(|n| Arc::new(RateLimiter::new(n.get())));
         Ok(AppState {
+            rate_limiter,
             config: Arc::new(config),
             slot,
             workers: Arc::new(workers),

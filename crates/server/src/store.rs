@@ -98,7 +98,7 @@ fn poll_once(store: &Path, slot: &ModelSlot, metrics: &Metrics, last_failed: &mu
         Ok(Some(digest)) => digest,
         Ok(None) => return,
         Err(e) => {
-            eprintln!("warning: store watcher: {e}");
+            tracing::warn!("store watcher: {e}");
             return;
         }
     };
@@ -111,8 +111,8 @@ fn poll_once(store: &Path, slot: &ModelSlot, metrics: &Metrics, last_failed: &mu
             let model = slot.store(model);
             metrics.count_swap(true);
             *last_failed = None;
-            eprintln!(
-                "serving {} {} ({})",
+            tracing::info!(
+                "swapped in {} {} ({})",
                 model.name(),
                 model.version(),
                 model.digest()
@@ -120,7 +120,7 @@ fn poll_once(store: &Path, slot: &ModelSlot, metrics: &Metrics, last_failed: &mu
         }
         Err(e) => {
             metrics.count_swap(false);
-            eprintln!("error: cannot swap in {wanted}; the current model keeps serving: {e}");
+            tracing::error!("cannot swap in {wanted}; the current model keeps serving: {e}");
             *last_failed = Some(wanted);
         }
     }

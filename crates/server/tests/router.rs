@@ -44,6 +44,8 @@ fn config(threads: usize, limits: Limits) -> ServeConfig {
         tokens: None,
         limits,
         store: None,
+        tls: None,
+        shutdown_timeout: Duration::from_secs(1),
     }
 }
 
@@ -142,6 +144,7 @@ async fn a_full_queue_is_overloaded_and_a_stuck_request_times_out() {
         slot,
         workers: Arc::new(workers),
         metrics,
+        rate_limiter: None,
     };
 
     let (status, retry, body) = call(&state, post_png(image())).await;

@@ -1,5 +1,6 @@
 //! `litecnn serve [--model PATH] [--store DIR] [--host H] [--port P] [--threads N]
-//! [--token-file F] [--max-body-bytes N] [--max-pixels N] [--queue N] [--request-timeout DUR]`
+//! [--token-file F] [--max-body-bytes N] [--max-pixels N] [--queue N] [--request-timeout DUR]
+//! [--rate-limit N] [--tls-cert F --tls-key F] [--shutdown-timeout DUR]`
 //! (DESIGN §3, §5): picks the model to start with, validates the flags into one `ServeConfig`
 //! and runs `litecnn_server`.
 //!
@@ -12,7 +13,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use litecnn_deploy::{Deployer, Ended, LogReporter, WatchControl};
-use litecnn_server::{Limits, LoadedModel, ModelSlot, ServeConfig, ServeOptions, store};
+use litecnn_server::{Limits, LoadedModel, ModelSlot, ServeConfig, ServeOptions, TlsFiles, store};
 
 use crate::cli::ServeArgs;
 use crate::commands::default_threads;
@@ -20,6 +21,7 @@ use crate::commands::deploy::{default_store, deploy_options};
 use crate::demo;
 
 pub fn serve(args: &ServeArgs) -> anyhow::Result<()> {
+    init_logging();
     let store = args.store.clone().or_else(default_store);
     let config = ServeConfig::new(ServeOptions {
         host: args.host,
@@ -31,6 +33,7 @@ pub fn serve(args: &ServeArgs) -> anyhow::Result<()> {
             max_pixels: args.max_pixels,
             queue: args.queue,
             request_timeout: args.request_timeout,
+            rate_limit: args.rate_limit,
         },
         // A model given by path is pinned: promotions in the store do not replace it.
         store: if args.model.is_some() && args.watch.is_none() {
@@ -38,10 +41,17 @@ pub fn serve(args: &ServeArgs) -> anyhow::Result<()> {
         } else {
             store.clone()
         },
+        // clap makes the two flags come together.
+        tls: args
+            .tls_cert
+            .clone()
+            .zip(args.tls_key.clone())
+            .map(|(cert, key)| TlsFiles { cert, key }),
+        shutdown_timeout: args.shutdown_timeout,
     })?;
     let slot = match first_model(args, store.as_deref())? {
         Some(model) => {
-            eprintln!(
+            tracing::info!(
                 "serving {} {} ({})",
                 model.name(),
                 model.version(),
@@ -50,7 +60,7 @@ pub fn serve(args: &ServeArgs) -> anyhow::Result<()> {
             ModelSlot::with(model)
         }
         None => {
-            eprintln!("no model yet: /ready answers 503 until the watcher promotes one");
+            tracing::info!("no model yet: /ready answers 503 until the watcher promotes one");
             ModelSlot::empty()
         }
     };
@@ -84,12 +94,25 @@ fn watch_in_background(
         .spawn(move || {
             litecnn_deploy::watch(&mut deployer, every, &looping, |ended| {
                 if !matches!(ended, Ended::Nothing(_)) {
-                    eprintln!("deploy: {}", ended.summary());
+                    tracing::info!("deploy: {}", ended.summary());
                 }
             });
         })?;
-    eprintln!("watching {source} every {every:?}");
+    tracing::info!("watching {source} every {every:?}");
     Ok(control)
+}
+
+/// Logs to stderr: `info` by default (the model served, swaps, shutdown), `LITECNN_LOG=debug`
+/// adds one line per request; any `tracing` filter works (`LITECNN_LOG=litecnn_server=debug`).
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("LITECNN_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_target(false)
+        .try_init();
 }
 
 /// `--model`, else the store's current bundle, else (without `--watch`) the built-in demo.

@@ -7,6 +7,8 @@ pub mod http;
 pub mod repo;
 pub mod server;
 pub mod webhook;
+pub mod store;
+pub mod wrk;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -11,6 +11,8 @@ use super::http::Request;
 
 pub struct Server {
     pub addr: SocketAddr,
+    /// Whether it announced `https://`.
+    pub tls: bool,
     child: Child,
 }
 
@@ -18,6 +20,12 @@ impl Server {
     /// `litecnn serve --host 127.0.0.1 --port 0 ARGS`, with `store` as its store and a cache
     /// under it (so tests never touch the user's directories). Waits until it listens.
     pub fn start(store: &Path, args: &[&str]) -> Server {
+        Server::start_with_env(store, args, &[])
+    }
+
+    /// [`Server::start`] with extra environment variables. `XDG_CONFIG_HOME` is
+    /// `<store>.config` unless `env` sets it, so the user's own `litecnn.toml` never applies.
+    pub fn start_with_env(store: &Path, args: &[&str], env: &[(&str, &str)]) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_litecnn"))
             .args([
                 "serve",
@@ -31,6 +39,8 @@ impl Server {
             .args(args)
             .env("LITECNN_STORE", store)
             .env("XDG_CACHE_HOME", cache_dir(store))
+            .env("XDG_CONFIG_HOME", store.with_extension("config"))
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -38,16 +48,17 @@ impl Server {
         let stdout = child.stdout.take().unwrap();
         let mut line = String::new();
         BufReader::new(stdout).read_line(&mut line).unwrap();
-        let addr = line
-            .trim()
-            .strip_prefix("listening on http://")
-            .unwrap_or_else(|| {
+        let announced = line.trim().strip_prefix("listening on ");
+        let (tls, addr) = match announced.and_then(|a| a.split_once("://")) {
+            Some(("http", addr)) => (false, addr),
+            Some(("https", addr)) => (true, addr),
+            _ => {
                 let _ = child.kill();
                 panic!("the server did not announce its address: {line:?}")
-            })
-            .parse()
-            .unwrap();
-        Server { addr, child }
+            }
+        };
+        let addr = addr.parse().unwrap();
+        Server { addr, tls, child }
     }
 
     /// Fails the test if the process has exited (it must survive every hostile request).
@@ -56,6 +67,19 @@ impl Server {
         assert!(status.is_none(), "the server exited: {status:?}");
         let health = Request::get("/health").send(self.addr);
         assert_eq!(health.status, 200);
+    }
+
+    pub fn is_running(&mut self) -> bool {
+        self.child.try_wait().unwrap().is_none()
+    }
+
+    /// Sends SIGTERM, as a service manager stopping it would.
+    pub fn terminate(&self) {
+        let kill = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(kill.success());
     }
 
     pub fn pid(&self) -> u32 {
