@@ -203,6 +203,9 @@ pub struct ServeArgs {
     /// (default: $XDG_DATA_HOME/litecnn, else ~/.local/share/litecnn).
     #[arg(long, env = "LITECNN_STORE")]
     pub store: Option<PathBuf>,
+    /// Admin tokens, one per line: turns on /admin/deploy, /admin/rollback and /admin/watch.
+    #[arg(long)]
+    pub admin_token_file: Option<PathBuf>,
     /// Also run the deployer on SOURCE in this process (as `litecnn watch`).
     #[arg(long)]
     pub watch: Option<String>,

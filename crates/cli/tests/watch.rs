@@ -118,6 +118,56 @@ fn serve_watch_deploys_swaps_under_load_and_honours_rollback() {
     fs::rename(repo.join("LATEST.tmp"), repo.join("LATEST")).unwrap();
     std::thread::sleep(Duration::from_secs(3));
     assert_eq!(Request::get("/ready").send(addr).json()["version"], V1);
+
+    // The admin routes: admin token only; pause the watcher, ask for a deploy, roll back.
+    let admin = |path: &str, body: &str, token: Option<&str>| {
+        let mut request = Request::post(path, "application/json", body.as_bytes().to_vec());
+        let bearer;
+        if let Some(token) = token {
+            bearer = format!("Bearer {token}");
+            request = request.header("authorization", &bearer);
+        }
+        request.send(addr)
+    };
+    assert_eq!(
+        admin("/admin/watch", r#"{"enabled":false}"#, None).status,
+        401
+    );
+    assert_eq!(
+        admin("/admin/watch", r#"{"enabled":false}"#, Some("wrong")).status,
+        401
+    );
+    let paused = admin("/admin/watch", r#"{"enabled":false}"#, Some("admin-secret"));
+    assert_eq!(paused.status, 200, "{}", paused.text());
+    assert_eq!(paused.json()["watch"]["enabled"], false);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let out = litecnn(&["status", "--json", "--store", store.to_str().unwrap()]);
+        let status: Value = serde_json::from_slice(&out.stdout).unwrap();
+        if status["watcher"]["state"] == "off" {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the watcher did not pause: {status}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let bad = admin("/admin/watch", r#"{"on":1}"#, Some("admin-secret"));
+    assert_eq!(
+        (bad.status, bad.error_code()),
+        (400, "bad_request".to_owned())
+    );
+    assert_eq!(admin("/admin/deploy", "", Some("admin-secret")).status, 202);
+    // Nothing is older than v1 now: a clear 400, the model untouched.
+    let nowhere = admin("/admin/rollback", "", Some("admin-secret"));
+    assert_eq!(nowhere.status, 400, "{}", nowhere.text());
+    assert!(
+        nowhere.text().contains("nothing to roll back to"),
+        "{}",
+        nowhere.text()
+    );
+    assert_eq!(Request::get("/ready").send(addr).json()["version"], V1);
     server.assert_alive();
     drop(server);
     let _ = fs::remove_dir_all(&root);

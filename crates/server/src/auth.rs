@@ -75,7 +75,8 @@ pub async fn require_token(
     let Some(tokens) = &state.config.tokens else {
         return Ok(next.run(request).await);
     };
-    if is_open(request.uri().path()) {
+    // Admin routes have their own tokens (admin.rs).
+    if is_open(request.uri().path()) || crate::admin::is_admin(request.uri().path()) {
         return Ok(next.run(request).await);
     }
     let given = request
@@ -90,7 +91,7 @@ pub async fn require_token(
 }
 
 /// The token of `Bearer <token>` (the scheme is case-insensitive, RFC 9110 §11.1).
-fn bearer(value: &str) -> Option<&str> {
+pub(crate) fn bearer(value: &str) -> Option<&str> {
     let (scheme, token) = value.trim().split_once(' ')?;
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }

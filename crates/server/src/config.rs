@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::admin::AdminActions;
 use crate::auth::{TokenError, Tokens};
 use crate::tls::{self, TlsError, TlsFiles};
 
@@ -54,6 +55,10 @@ pub struct ServeConfig {
     pub threads: usize,
     /// Bearer tokens; `None` leaves every route open.
     pub tokens: Option<Tokens>,
+    /// Tokens of `/admin/*` (`--admin-token-file`); `None` turns the admin routes off.
+    pub admin_tokens: Option<Tokens>,
+    /// What the admin routes act on (the deployer, wired by the binary).
+    pub admin: Option<Arc<dyn AdminActions>>,
     pub limits: Limits,
     /// A store whose `current` file is watched for promotions (see [`crate::store`]).
     pub store: Option<PathBuf>,
@@ -70,6 +75,8 @@ pub struct ServeOptions {
     pub port: u16,
     pub threads: usize,
     pub token_file: Option<PathBuf>,
+    pub admin_token_file: Option<PathBuf>,
+    pub admin: Option<Arc<dyn AdminActions>>,
     pub limits: Limits,
     pub store: Option<PathBuf>,
     pub tls: Option<TlsFiles>,
@@ -90,6 +97,8 @@ pub enum ConfigError {
     Timeout,
     #[error("--token-file {path}: {cause}")]
     Tokens { path: PathBuf, cause: TokenError },
+    #[error("--admin-token-file {path}: {cause}")]
+    AdminTokens { path: PathBuf, cause: TokenError },
     #[error("--tls-cert/--tls-key: {0}")]
     Tls(TlsError),
 }
@@ -109,6 +118,12 @@ impl ServeConfig {
             }
             None => None,
         };
+        let admin_tokens = match options.admin_token_file {
+            Some(path) => Some(
+                Tokens::read(&path).map_err(|cause| ConfigError::AdminTokens { path, cause })?,
+            ),
+            None => None,
+        };
         let tls = options
             .tls
             .as_ref()
@@ -119,6 +134,8 @@ impl ServeConfig {
             addr: SocketAddr::new(options.host, options.port),
             threads: options.threads,
             tokens,
+            admin_tokens,
+            admin: options.admin,
             limits,
             store: options.store,
             tls,

@@ -24,6 +24,7 @@
 //! model. This crate knows nothing of the deployer: it reads the store's `current` file and
 //! nothing else.
 
+pub mod admin;
 pub mod auth;
 pub mod config;
 pub mod error;
@@ -40,6 +41,7 @@ pub mod tls;
 pub mod v2;
 pub mod workers;
 
+pub use admin::AdminActions;
 pub use config::{ConfigError, Limits, ServeConfig, ServeOptions};
 pub use error::ApiError;
 pub use model::{LoadCause, LoadError, LoadedModel};

@@ -1,6 +1,6 @@
 //! The router (DESIGN §5), built by a function so tests drive it without a socket. Middleware,
-//! outermost first: metrics by matched route → OIP v2 error form → rate limit → bearer token →
-//! request timeout → body limit. The `/v2` routes are in [`crate::v2`].
+//! outermost first: metrics by matched route → OIP v2 error form → rate limit → admin token
+//! (`/admin/*`) → bearer token → request timeout → body limit. The `/v2` routes are in [`crate::v2`].
 
 use axum::Json;
 use axum::Router;
@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::{Value, json};
 
+use crate::admin::{self, require_admin};
 use crate::auth::require_token;
 use crate::error::ApiError;
 use crate::metrics::{CONTENT_TYPE as METRICS_TYPE, track};
@@ -28,11 +29,13 @@ pub fn build_router(state: AppState) -> Router {
         .route("/predict", post(predict))
         .route("/metrics", get(metrics))
         .merge(v2::routes())
+        .merge(admin::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))
         .layer(middleware::from_fn_with_state(state.clone(), timeout))
         .layer(middleware::from_fn_with_state(state.clone(), require_token))
+        .layer(middleware::from_fn_with_state(state.clone(), require_admin))
         .layer(middleware::from_fn(v2::error_form))
         .layer(middleware::from_fn_with_state(state.clone(), limit_rate))
         .layer(middleware::from_fn_with_state(state.clone(), track))

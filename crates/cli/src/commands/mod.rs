@@ -1,5 +1,6 @@
 //! One file per subcommand; each parses nothing and calls library code.
 
+mod admin;
 mod bench;
 pub mod deploy;
 mod inspect;

@@ -16,6 +16,7 @@ use litecnn_deploy::{Deployer, Ended, LogReporter, WatchControl};
 use litecnn_server::{Limits, LoadedModel, ModelSlot, ServeConfig, ServeOptions, TlsFiles, store};
 
 use crate::cli::ServeArgs;
+use crate::commands::admin::DeployerAdmin;
 use crate::commands::default_threads;
 use crate::commands::deploy::{default_store, deploy_options};
 use crate::demo;
@@ -23,11 +24,27 @@ use crate::demo;
 pub fn serve(args: &ServeArgs) -> anyhow::Result<()> {
     init_logging();
     let store = args.store.clone().or_else(default_store);
+    let control = match &args.watch {
+        Some(source) => {
+            let store = store
+                .as_deref()
+                .context("--watch needs a store (--store DIR)")?;
+            Some(watch_in_background(source, store, args)?)
+        }
+        None => None,
+    };
+    let admin = DeployerAdmin {
+        store: store.clone(),
+        control,
+        hooks: deploy_options("-", &args.deploy, false)?.notify,
+    };
     let config = ServeConfig::new(ServeOptions {
         host: args.host,
         port: args.port,
         threads: args.threads.unwrap_or_else(default_threads),
         token_file: args.token_file.clone(),
+        admin_token_file: args.admin_token_file.clone(),
+        admin: Some(Arc::new(admin)),
         limits: Limits {
             max_body_bytes: args.max_body_bytes,
             max_pixels: args.max_pixels,
@@ -63,15 +80,6 @@ pub fn serve(args: &ServeArgs) -> anyhow::Result<()> {
             tracing::info!("no model yet: /ready answers 503 until the watcher promotes one");
             ModelSlot::empty()
         }
-    };
-    let _deployer = match &args.watch {
-        Some(source) => {
-            let store = store
-                .as_deref()
-                .context("--watch needs a store (--store DIR)")?;
-            Some(watch_in_background(source, store, args)?)
-        }
-        None => None,
     };
     litecnn_server::run(config, Arc::new(slot))?;
     Ok(())

@@ -6,8 +6,8 @@
 pub mod http;
 pub mod repo;
 pub mod server;
-pub mod webhook;
 pub mod store;
+pub mod webhook;
 pub mod wrk;
 
 use std::path::{Path, PathBuf};
