@@ -271,3 +271,47 @@ fn wrong_buffers_are_errors() {
         .is_err()
     );
 }
+
+/// Large enough that depthwise, GEMM and activation split over the pool's threads: the
+/// result must not depend on the split.
+#[test]
+fn ops_split_over_threads_match_reference() {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(3)
+        .build()
+        .unwrap();
+    let window = |k: usize, s: usize| WindowParams {
+        kernel: vec![k, k],
+        strides: vec![s, s],
+        dilations: vec![],
+        pads: vec![k / 2; 4],
+        auto_pad: AutoPad::NotSet,
+        ceil_mode: false,
+    };
+    let cases = [
+        ([1, 67, 57, 57], [67, 1, 3, 3], window(3, 1), 67),
+        ([1, 33, 58, 58], [33, 1, 5, 5], window(5, 2), 33),
+        ([2, 48, 40, 40], [72, 48, 1, 1], window(1, 1), 1),
+        ([1, 16, 41, 41], [40, 16, 3, 3], window(3, 2), 1),
+    ];
+    for (input, weight, window, group) in cases {
+        let g = ConvGeometry::new(&input, &weight, &window, group).unwrap();
+        let x = values(input.iter().product(), 11);
+        let w = values(weight.iter().product(), 12);
+        let b = values(weight[0], 13);
+        let r = values(g.output_shape().iter().product(), 14);
+        let e = Epilogue {
+            bias: Some(&b),
+            residual: Some(&r),
+            activation: Activation::Silu,
+        };
+        let got = pool.install(|| fast::conv::conv(&g, &x, &w, &e).unwrap());
+        let want = reference(&g, &x, &w, &e);
+        let worst = got
+            .iter()
+            .zip(&want)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f32::max);
+        assert!(worst <= 1e-4, "{input:?} {weight:?}: off by {worst}");
+    }
+}

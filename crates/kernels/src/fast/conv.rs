@@ -12,6 +12,7 @@ use super::depthwise;
 use super::epilogue::Epilogue;
 use super::im2col::im2col;
 use super::matmul::{MatRef, matmul};
+use super::parallel::{for_pieces, threads_for};
 use super::scratch;
 use crate::reference::broadcast::element_count;
 use crate::reference::conv::ConvGeometry;
@@ -41,10 +42,11 @@ pub fn conv(
             ..*epilogue
         };
         if cin_g == 1 && cout_g == 1 && depthwise::supports(&axes) {
-            depthwise::depthwise(&axes, x, weight, y, &image_epilogue, 0);
+            depthwise::depthwise(&axes, x, weight, y, &image_epilogue);
         } else {
             grouped_gemm(g, &axes, x, weight, y, &image_epilogue)?;
-            image_epilogue.activation.apply(y);
+            let activation = image_epilogue.activation;
+            for_pieces(threads_for(y.len()), y, |piece| activation.apply(piece));
         }
     }
     Ok(out)

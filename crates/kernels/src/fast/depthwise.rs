@@ -10,6 +10,7 @@
 use super::activation::apply_body;
 use super::dispatch::multiversion;
 use super::epilogue::Epilogue;
+use super::parallel::{for_item_ranges, threads_for};
 use super::scratch;
 use crate::reference::window::AxisGeometry;
 
@@ -48,10 +49,32 @@ pub fn supports(axes: &[AxisGeometry; 3]) -> bool {
     axes[0] == AxisGeometry::UNIT
 }
 
-/// Depthwise convolution of `channels` planes of `input` (one image) into `output`, with
-/// `weight` `[channels, kh * kw]`. `first_channel` is the index of these channels in the
-/// epilogue's bias, and `output`'s offset in its residual is `first_channel * out_plane`.
+/// Depthwise convolution of the channel planes of `input` (one image) into `output`, with
+/// `weight` `[channels, kh * kw]`; channels are split over the pool's threads.
 pub fn depthwise(
+    axes: &[AxisGeometry; 3],
+    input: &[f32],
+    weight: &[f32],
+    output: &mut [f32],
+    epilogue: &Epilogue<'_>,
+) {
+    let [_, h, w] = axes;
+    let (in_plane, out_plane) = (h.input * w.input, h.output * w.output);
+    let threads = threads_for(output.len() * h.kernel * w.kernel);
+    for_item_ranges(
+        threads,
+        input,
+        in_plane,
+        output,
+        out_plane,
+        |first, x, y| channels(axes, x, weight, y, epilogue, first),
+    );
+}
+
+/// [`depthwise`] on one thread for the channels from `first_channel` on (their index in
+/// `weight` and the epilogue's bias; `output`'s offset in its residual is
+/// `first_channel * out_plane`).
+fn channels(
     axes: &[AxisGeometry; 3],
     input: &[f32],
     weight: &[f32],
@@ -63,6 +86,11 @@ pub fn depthwise(
     let (in_plane, out_plane) = (h.input * w.input, h.output * w.output);
     let taps = h.kernel * w.kernel;
     let padded = PhasePlane::new(h, w);
+    // Where each tap's source run for output row 0 starts; row `oy` adds `oy * stride` rows.
+    let tap_offsets: Vec<usize> = (0..h.kernel)
+        .flat_map(|ky| (0..w.kernel).map(move |kx| (ky, kx)))
+        .map(|(ky, kx)| padded.at(ky * h.dilation, kx * w.dilation))
+        .collect();
     // The borders stay zero across channels: only the interior is rewritten.
     scratch::with_zeroed(padded.len(), |phases| {
         let planes = input
@@ -71,8 +99,9 @@ pub fn depthwise(
         for (c, (x, y)) in planes.enumerate() {
             let channel = first_channel + c;
             epilogue.prefill(y, channel, channel * out_plane);
-            let kernel = &weight[c * taps..][..taps];
-            channel_dispatched(h, w, padded, phases, x, kernel, y, epilogue.activation);
+            let kernel = &weight[channel * taps..][..taps];
+            let act = epilogue.activation;
+            channel_dispatched(h, w, padded, phases, x, kernel, &tap_offsets, y, act);
         }
     });
 }
@@ -84,6 +113,7 @@ multiversion!(fn channel_dispatched(
     phases: &mut [f32],
     x: &[f32],
     kernel: &[f32],
+    tap_offsets: &[usize],
     y: &mut [f32],
     activation: super::Activation,
 ) => channel_body);
@@ -97,6 +127,7 @@ fn channel_body(
     phases: &mut [f32],
     x: &[f32],
     kernel: &[f32],
+    tap_offsets: &[usize],
     y: &mut [f32],
     activation: super::Activation,
 ) {
@@ -106,23 +137,56 @@ fn channel_body(
             let start = padded.at(r, w.pad_begin);
             phases[start..start + w.input].copy_from_slice(row);
         } else {
-            for (ix, &v) in row.iter().enumerate() {
-                phases[padded.at(r, ix + w.pad_begin)] = v;
-            }
-        }
-    }
-    for (oy, out_row) in y.chunks_exact_mut(w.output).enumerate() {
-        for ky in 0..h.kernel {
-            let r = oy * h.stride + ky * h.dilation;
-            for kx in 0..w.kernel {
-                let start = padded.at(r, kx * w.dilation);
-                let src = &phases[start..start + w.output];
-                let weight = kernel[ky * w.kernel + kx];
-                for (o, &s) in out_row.iter_mut().zip(src) {
-                    *o += weight * s;
+            // Phase `p` holds padded columns `p + stride * j`: every `stride`-th input element.
+            for p in 0..padded.phases {
+                let j0 = w.pad_begin.saturating_sub(p).div_ceil(padded.phases);
+                let first_col = p + padded.phases * j0;
+                let Some(src) = row.get(first_col - w.pad_begin..) else {
+                    continue;
+                };
+                let dst = &mut phases[padded.at(r, first_col)..];
+                for (d, &v) in dst.iter_mut().zip(src.iter().step_by(padded.phases)) {
+                    *d = v;
                 }
             }
         }
     }
+    let row_step = h.stride * padded.cols;
+    for (oy, out_row) in y.chunks_exact_mut(w.output).enumerate() {
+        let rows = &phases[oy * row_step..];
+        let mut ox = accumulate_blocks::<16>(out_row, 0, rows, tap_offsets, kernel);
+        ox = accumulate_blocks::<8>(out_row, ox, rows, tap_offsets, kernel);
+        for (&offset, &weight) in tap_offsets.iter().zip(kernel) {
+            for (o, &s) in out_row[ox..].iter_mut().zip(&rows[offset + ox..]) {
+                *o += weight * s;
+            }
+        }
+    }
     apply_body(activation, y);
+}
+
+/// Adds every tap into `out_row` from `ox` on, `B` outputs at a time held in registers (one
+/// load and store of the output per block instead of per tap). Returns where it stopped.
+#[inline(always)]
+fn accumulate_blocks<const B: usize>(
+    out_row: &mut [f32],
+    mut ox: usize,
+    rows: &[f32],
+    tap_offsets: &[usize],
+    kernel: &[f32],
+) -> usize {
+    while ox + B <= out_row.len() {
+        let out = &mut out_row[ox..ox + B];
+        let mut acc = [0.0f32; B];
+        acc.copy_from_slice(out);
+        for (&offset, &weight) in tap_offsets.iter().zip(kernel) {
+            let src = &rows[offset + ox..][..B];
+            for (a, &s) in acc.iter_mut().zip(src) {
+                *a += weight * s;
+            }
+        }
+        out.copy_from_slice(&acc);
+        ox += B;
+    }
+    ox
 }

@@ -1,6 +1,7 @@
 //! Matrix product on the `gemm` crate, behind a safe slice API: every matrix is a slice with
 //! row and column strides, checked once against the slice's length before the raw-pointer call.
 
+use super::parallel::threads_for;
 use crate::reference::window::{ShapeError, shape_bail};
 
 /// A read-only strided matrix: element `(i, j)` is `data[i * row_stride + j * col_stride]`.
@@ -78,6 +79,10 @@ pub fn matmul(
     }
     // Strides beyond isize cannot index a slice that exists, so `fits` rules them out.
     let s = |v: usize| v as isize;
+    let parallelism = match threads_for(m.saturating_mul(n).saturating_mul(k)) {
+        1 => gemm::Parallelism::None,
+        threads => gemm::Parallelism::Rayon(threads),
+    };
     // SAFETY: `fits` proved that every element the strides reach lies inside its slice, the
     // destination is exclusively borrowed and does not alias the (shared) operands, and the
     // element type is f32, which `gemm` supports.
@@ -101,7 +106,7 @@ pub fn matmul(
             false,
             false,
             false,
-            gemm::Parallelism::None,
+            parallelism,
         );
     }
     Ok(())

@@ -7,6 +7,7 @@
 //!   residual addend and an activation ([`activation`]).
 //! - [`dispatch`]: run-time choice of the instruction set for the loops the compiler
 //!   vectorises (the GEMM does its own dispatch).
+//! - [`parallel`]: static splits of one op over the threads of the current rayon pool.
 
 pub mod activation;
 pub mod conv;
@@ -15,6 +16,7 @@ mod dispatch;
 pub mod epilogue;
 pub mod im2col;
 pub mod matmul;
+mod parallel;
 mod scratch;
 
 pub use activation::Activation;
