@@ -101,7 +101,7 @@ pub fn eval_with(
         Op::FusedConv { conv, activation } => conv::eval_conv(kernels, conv, *activation, inputs),
         Op::BatchNormalization { epsilon } => norm::eval_batch_norm(*epsilon, inputs),
         Op::Unary(u) => elementwise::eval_unary(*u, inputs),
-        Op::Binary(b) => elementwise::eval_binary(*b, inputs),
+        Op::Binary(b) => elementwise::eval_binary(kernels, *b, inputs),
         Op::PRelu => elementwise::eval_prelu(inputs),
         Op::Clip => elementwise::eval_clip(inputs),
         Op::MaxPool(p) => pool::eval_max_pool(p, inputs, num_outputs),

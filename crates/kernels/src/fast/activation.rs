@@ -114,7 +114,8 @@ pub(crate) fn exp(x: f32) -> f32 {
     // Adding and subtracting 1.5 * 2^23 rounds to an integer without a rounding instruction.
     const ROUND: f32 = 12_582_912.0;
     let x = x.clamp(-87.0, 88.0);
-    let n = (x * LOG2_E + ROUND) - ROUND;
+    let t = x * LOG2_E + ROUND;
+    let n = t - ROUND;
     let r = (x - n * LN2_HI) - n * LN2_LO;
     let mut p = 1.0 / 720.0;
     p = p * r + 1.0 / 120.0;
@@ -123,8 +124,11 @@ pub(crate) fn exp(x: f32) -> f32 {
     p = p * r + 0.5;
     p = p * r + 1.0;
     p = p * r + 1.0;
-    // 2^n built from its exponent bits; n is in [-126, 127] after the clamp.
-    let scale = f32::from_bits(((n as i32 + 127) as u32) << 23);
+    // 2^n built from its exponent bits; n is in [-126, 127] after the clamp. The integer n
+    // is read from t's low mantissa bits rather than by a float-to-int cast, whose saturating
+    // semantics the compiler cannot vectorise.
+    let n_bits = t.to_bits().wrapping_sub(ROUND.to_bits());
+    let scale = f32::from_bits(n_bits.wrapping_add(127) << 23);
     p * scale
 }
 

@@ -14,6 +14,9 @@ use super::parallel::{for_item_ranges, threads_for};
 use super::scratch;
 use crate::reference::window::AxisGeometry;
 
+/// Zeros after the padded plane: a row tail reads up to a block (8) past its last element.
+const TAIL_SLACK: usize = 8;
+
 /// The padded, phase-split plane of one channel.
 #[derive(Clone, Copy, Debug)]
 struct PhasePlane {
@@ -34,8 +37,10 @@ impl PhasePlane {
         }
     }
 
+    /// Elements of the scratch plane, including [`TAIL_SLACK`] past the last row so that a
+    /// row tail can be computed as a whole vector block.
     fn len(&self) -> usize {
-        self.phases * self.rows * self.cols
+        self.phases * self.rows * self.cols + TAIL_SLACK
     }
 
     /// Index of padded position `(row, col)`.
@@ -156,13 +161,35 @@ fn channel_body(
         let rows = &phases[oy * row_step..];
         let mut ox = accumulate_blocks::<16>(out_row, 0, rows, tap_offsets, kernel);
         ox = accumulate_blocks::<8>(out_row, ox, rows, tap_offsets, kernel);
-        for (&offset, &weight) in tap_offsets.iter().zip(kernel) {
-            for (o, &s) in out_row[ox..].iter_mut().zip(&rows[offset + ox..]) {
-                *o += weight * s;
-            }
-        }
+        accumulate_tail::<8>(out_row, ox, rows, tap_offsets, kernel);
     }
     apply_body(activation, y);
+}
+
+/// The last `out_row.len() - ox < B` outputs, computed as one `B`-wide block whose extra lanes
+/// (read from the next row or the slack) are dropped: short rows (7, 14, 28 wide) stay
+/// vectorised instead of falling back to one element per tap.
+#[inline(always)]
+fn accumulate_tail<const B: usize>(
+    out_row: &mut [f32],
+    ox: usize,
+    rows: &[f32],
+    tap_offsets: &[usize],
+    kernel: &[f32],
+) {
+    let n = out_row.len() - ox;
+    if n == 0 {
+        return;
+    }
+    let mut acc = [0.0f32; B];
+    acc[..n].copy_from_slice(&out_row[ox..]);
+    for (&offset, &weight) in tap_offsets.iter().zip(kernel) {
+        let src = &rows[offset + ox..][..B];
+        for (a, &s) in acc.iter_mut().zip(src) {
+            *a += weight * s;
+        }
+    }
+    out_row[ox..].copy_from_slice(&acc[..n]);
 }
 
 /// Adds every tap into `out_row` from `ox` on, `B` outputs at a time held in registers (one

@@ -5,6 +5,7 @@
 //! - [`conv`]: convolution entry point; picks [`depthwise`] or im2col ([`im2col`]) + GEMM.
 //! - [`epilogue`]: what happens to a conv's output before anyone else reads it: bias, a
 //!   residual addend and an activation ([`activation`]).
+//! - [`elementwise`]: binary arithmetic on equal shapes or per-channel broadcasts.
 //! - [`dispatch`]: run-time choice of the instruction set for the loops the compiler
 //!   vectorises (the GEMM does its own dispatch).
 //! - [`parallel`]: static splits of one op over the threads of the current rayon pool.
@@ -13,6 +14,7 @@ pub mod activation;
 pub mod conv;
 pub mod depthwise;
 mod dispatch;
+pub mod elementwise;
 pub mod epilogue;
 pub mod im2col;
 pub mod matmul;
