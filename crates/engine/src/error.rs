@@ -15,6 +15,9 @@ pub enum EngineError {
     /// The caller's inputs do not fit the model's declared inputs.
     #[error("input \"{name}\": {message}")]
     Input { name: String, message: String },
+    /// An engine option (from the caller or the environment) is invalid.
+    #[error("invalid engine option: {0}")]
+    Options(String),
     /// The graph itself is inconsistent (a bug in an importer or a pass).
     #[error("invalid graph: {0}")]
     Graph(String),

@@ -9,6 +9,10 @@ use std::sync::Arc;
 
 use crate::tensor::{DType, Tensor};
 
+/// The activation a fused convolution applies to its output (the kernels' own enum: the IR
+/// says exactly what the fast kernel computes).
+pub use litecnn_kernels::fast::Activation;
+
 /// Index of a value (an edge) in [`Graph::values`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ValueId(pub u32);
@@ -122,6 +126,12 @@ pub enum PadMode {
 pub enum Op {
     /// X, W, [B]
     Conv(ConvAttrs),
+    /// X, W, [B], [residual] → `activation(conv(X, W) + B + residual)`. Made by the fusion
+    /// passes (never by an importer); `residual` has the output's shape.
+    FusedConv {
+        conv: ConvAttrs,
+        activation: Activation,
+    },
     /// X, scale, B, mean, var (inference mode only)
     BatchNormalization { epsilon: f32 },
     /// X — elementwise, same shape and type out.
@@ -196,6 +206,7 @@ impl Op {
     pub fn name(&self) -> &'static str {
         match self {
             Op::Conv(_) => "Conv",
+            Op::FusedConv { .. } => "FusedConv",
             Op::BatchNormalization { .. } => "BatchNormalization",
             Op::Unary(u) => match u {
                 UnaryOp::Relu => "Relu",

@@ -13,5 +13,6 @@ pub mod tensor;
 
 pub use error::EngineError;
 pub use ir::{Dim, Graph, Node, Op, Value, ValueId};
-pub use model::Model;
+pub use model::{KERNELS_ENV, Model, ModelOptions};
+pub use ops::Kernels;
 pub use tensor::{DType, Tensor, TensorData};

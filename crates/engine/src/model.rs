@@ -8,9 +8,49 @@ use std::sync::Arc;
 
 use crate::error::EngineError;
 use crate::ir::{Dim, Graph, Value, ValueId};
-use crate::ops;
+use crate::ops::{self, Kernels};
 use crate::passes;
 use crate::tensor::Tensor;
+
+/// How a model is prepared and run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ModelOptions {
+    pub kernels: Kernels,
+    /// Threads one run may use (each large op is split over them); at least 1.
+    pub threads: usize,
+}
+
+impl Default for ModelOptions {
+    fn default() -> Self {
+        ModelOptions {
+            kernels: Kernels::default(),
+            threads: 1,
+        }
+    }
+}
+
+/// The environment variable that selects the kernels: `fast` (the default) or `reference`
+/// (the unfused graph on the oracle kernels, for whole-network comparisons).
+pub const KERNELS_ENV: &str = "LITECNN_KERNELS";
+
+impl ModelOptions {
+    /// The defaults, with the kernels taken from [`KERNELS_ENV`] when it is set.
+    pub fn from_env() -> Result<ModelOptions, EngineError> {
+        let kernels = match std::env::var(KERNELS_ENV).as_deref() {
+            Err(_) | Ok("" | "fast") => Kernels::Fast,
+            Ok("reference") => Kernels::Reference,
+            Ok(other) => {
+                return Err(EngineError::Options(format!(
+                    "{KERNELS_ENV}={other:?}: expected \"fast\" or \"reference\""
+                )));
+            }
+        };
+        Ok(ModelOptions {
+            kernels,
+            ..ModelOptions::default()
+        })
+    }
+}
 
 /// A model ready to run. Immutable and shareable across threads.
 #[derive(Debug)]
@@ -18,15 +58,44 @@ pub struct Model {
     graph: Graph,
     /// For each value, the index of the last node that reads it (`usize::MAX` for graph outputs).
     last_use: Vec<usize>,
+    options: ModelOptions,
+    /// The threads a run executes on: the kernels split their work over this pool.
+    pool: rayon::ThreadPool,
 }
 
 impl Model {
-    /// Optimises `graph` and checks that every node can be inferred.
-    pub fn new(mut graph: Graph) -> Result<Model, EngineError> {
+    /// Optimises `graph` with the options of [`ModelOptions::from_env`].
+    pub fn new(graph: Graph) -> Result<Model, EngineError> {
+        Model::with_options(graph, ModelOptions::from_env()?)
+    }
+
+    /// Optimises `graph` for `options` and checks that every node can be inferred.
+    pub fn with_options(mut graph: Graph, options: ModelOptions) -> Result<Model, EngineError> {
         check_topological(&graph)?;
-        passes::optimize(&mut graph)?;
+        passes::optimize(&mut graph, options.kernels)?;
         let last_use = last_uses(&graph);
-        Ok(Model { graph, last_use })
+        Ok(Model {
+            graph,
+            last_use,
+            pool: thread_pool(options.threads)?,
+            options,
+        })
+    }
+
+    /// The same model running on `threads` threads.
+    pub fn with_threads(self, threads: usize) -> Result<Model, EngineError> {
+        Ok(Model {
+            pool: thread_pool(threads)?,
+            options: ModelOptions {
+                threads,
+                ..self.options
+            },
+            ..self
+        })
+    }
+
+    pub fn options(&self) -> ModelOptions {
+        self.options
     }
 
     /// The optimised graph (for inspection).
@@ -53,6 +122,10 @@ impl Model {
     /// Runs the model on one tensor per graph input, in declaration order.
     pub fn run(&self, inputs: Vec<Tensor>) -> Result<Vec<Tensor>, EngineError> {
         self.check_inputs(&inputs)?;
+        self.pool.install(|| self.run_nodes(inputs))
+    }
+
+    fn run_nodes(&self, inputs: Vec<Tensor>) -> Result<Vec<Tensor>, EngineError> {
         let mut slots: Vec<Option<Arc<Tensor>>> = vec![None; self.graph.values.len()];
         for (&id, tensor) in self.graph.inputs.iter().zip(inputs) {
             slots[id.index()] = Some(Arc::new(tensor));
@@ -66,7 +139,7 @@ impl Model {
                 .iter()
                 .map(|i| i.and_then(|id| slots[id.index()].as_deref()))
                 .collect();
-            let outputs = ops::eval(&node.op, &args, node.outputs.len())
+            let outputs = ops::eval_with(self.options.kernels, &node.op, &args, node.outputs.len())
                 .map_err(|e| EngineError::node(node, e))?;
             for (&id, t) in node.outputs.iter().zip(outputs) {
                 slots[id.index()] = Some(Arc::new(t));
@@ -102,6 +175,17 @@ impl Model {
         }
         Ok(())
     }
+}
+
+fn thread_pool(threads: usize) -> Result<rayon::ThreadPool, EngineError> {
+    if threads == 0 {
+        return Err(EngineError::Options("threads must be at least 1".into()));
+    }
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .thread_name(|i| format!("litecnn-run-{i}"))
+        .build()
+        .map_err(|e| EngineError::Options(format!("cannot start {threads} threads: {e}")))
 }
 
 fn check_input(

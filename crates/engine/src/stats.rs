@@ -31,7 +31,7 @@ pub fn macs(graph: &Graph) -> Option<u64> {
     for node in &graph.nodes {
         let out = || dims(node.outputs.first().copied());
         total += match &node.op {
-            Op::Conv(_) => {
+            Op::Conv(_) | Op::FusedConv { .. } => {
                 let w = dims(node.inputs.get(1).copied().flatten())?;
                 out()?.iter().product::<u64>() * w[1..].iter().product::<u64>()
             }

@@ -3,52 +3,11 @@
 
 use std::sync::Arc;
 
-use litecnn_engine::ir::{BinaryOp, Dim, Graph, Node, Op, Value, ValueId};
-use litecnn_engine::{DType, Model, Tensor};
+mod common;
 
-struct Builder {
-    graph: Graph,
-}
-
-impl Builder {
-    fn new() -> Builder {
-        Builder {
-            graph: Graph::default(),
-        }
-    }
-
-    fn input(&mut self, name: &str, shape: Vec<Dim>) -> ValueId {
-        let id = self.value(name, Some(DType::F32), Some(shape));
-        self.graph.inputs.push(id);
-        id
-    }
-
-    fn value(&mut self, name: &str, dtype: Option<DType>, shape: Option<Vec<Dim>>) -> ValueId {
-        self.graph.add_value(Value {
-            name: name.into(),
-            dtype,
-            shape,
-        })
-    }
-
-    fn constant(&mut self, name: &str, t: Tensor) -> ValueId {
-        let id = self.value(name, None, None);
-        self.graph.constants.insert(id, Arc::new(t));
-        id
-    }
-
-    fn node(&mut self, op: Op, inputs: &[ValueId]) -> ValueId {
-        let name = format!("{}_{}", op.name(), self.graph.nodes.len());
-        let out = self.value(&format!("{name}_out"), None, None);
-        self.graph.nodes.push(Node {
-            name,
-            op,
-            inputs: inputs.iter().map(|&i| Some(i)).collect(),
-            outputs: vec![out],
-        });
-        out
-    }
-}
+use common::Builder;
+use litecnn_engine::ir::{BinaryOp, Dim, Graph, Op};
+use litecnn_engine::{Model, Tensor};
 
 fn batch() -> Dim {
     Dim::Symbol(Arc::from("N"))

@@ -1,4 +1,7 @@
 //! Numerical kernels. `reference` holds the plain, obviously-correct versions that every fast
-//! kernel is tested against; they stay forever as the oracle.
+//! kernel is tested against; they stay forever as the oracle. `fast` holds the kernels the
+//! engine runs by default: a GEMM-based convolution, dedicated depthwise loops and fused
+//! epilogues, with the instruction set chosen at run time.
 
+pub mod fast;
 pub mod reference;

@@ -26,7 +26,8 @@ pub fn bench(args: &BenchArgs) -> anyhow::Result<()> {
     if args.iters == 0 || args.batch == 0 {
         bail!("--iters and --batch must be at least 1");
     }
-    let model = load_model(&args.model)?;
+    let threads = args.threads.unwrap_or_else(super::default_threads);
+    let model = load_model(&args.model)?.with_threads(threads)?;
     let inputs = random_inputs(&model, args.batch)?;
     for _ in 0..args.warmup {
         model.run(inputs.clone()).context("inference failed")?;
@@ -38,7 +39,7 @@ pub fn bench(args: &BenchArgs) -> anyhow::Result<()> {
         model.run(batch).context("inference failed")?;
         times.push(start.elapsed().as_secs_f64() * 1e3);
     }
-    let report = summarize(args, times);
+    let report = summarize(args, threads, times);
     if args.json {
         println!("{}", serde_json::to_string(&report)?);
     } else {
@@ -57,12 +58,12 @@ pub fn bench(args: &BenchArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn summarize(args: &BenchArgs, mut times: Vec<f64>) -> BenchReport {
+fn summarize(args: &BenchArgs, threads: usize, mut times: Vec<f64>) -> BenchReport {
     times.sort_by(f64::total_cmp);
     let pick = |q: f64| times[((times.len() - 1) as f64 * q).round() as usize];
     BenchReport {
         model: args.model.display().to_string(),
-        threads: args.threads.unwrap_or_else(super::default_threads),
+        threads,
         batch: args.batch,
         iters: args.iters,
         p50_ms: pick(0.5),

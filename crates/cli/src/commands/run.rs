@@ -7,7 +7,8 @@ use crate::load::load_model;
 use crate::npy;
 
 pub fn run(args: &RunArgs) -> anyhow::Result<()> {
-    let model = load_model(&args.model)?;
+    let threads = args.threads.unwrap_or_else(super::default_threads);
+    let model = load_model(&args.model)?.with_threads(threads)?;
     let input = npy::read_f32(&args.input)
         .with_context(|| format!("cannot read input {}", args.input.display()))?;
     if model.inputs().len() != 1 {

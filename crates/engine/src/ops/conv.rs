@@ -1,14 +1,18 @@
-//! Conv on the reference kernel, and its shape inference. Also translates the IR's window
-//! attributes into the kernels' [`WindowParams`] and infers windowed spatial dims, both shared
-//! with pooling, so that inference and execution use one size rule (`reference::window`).
+//! Conv and FusedConv (conv + bias + residual + activation) on the fast or the reference
+//! kernels, and their shape inference. Also translates the IR's window attributes into the
+//! kernels' [`WindowParams`] and infers windowed spatial dims, both shared with pooling, so
+//! that inference and execution use one size rule (`reference::window`).
 
+use litecnn_kernels::fast::{self, Epilogue};
 use litecnn_kernels::reference::conv::{ConvGeometry, conv};
+use litecnn_kernels::reference::elementwise::{BinaryKind, binary_f32};
 use litecnn_kernels::reference::window::{self as win, WindowParams};
 
+use super::activation::reference_activation;
 use super::elementwise::{expect_f32_facts, f32_input, f32_tensor, known_dims, optional};
 use super::operands::show;
-use super::{Facts, OpError, required_facts};
-use crate::ir::{AutoPad, ConvAttrs, Dim, Window};
+use super::{Facts, Kernels, OpError, required_facts};
+use crate::ir::{Activation, AutoPad, ConvAttrs, Dim, Window};
 use crate::op_bail;
 use crate::tensor::{DType, Tensor};
 
@@ -51,7 +55,13 @@ pub(crate) fn infer_window_dims(
     Ok(Some(out))
 }
 
-pub(super) fn eval_conv(a: &ConvAttrs, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>, OpError> {
+/// Conv (inputs X, W, [B]) or FusedConv (X, W, [B], [residual]) followed by `activation`.
+pub(super) fn eval_conv(
+    kernels: Kernels,
+    a: &ConvAttrs,
+    activation: Activation,
+    inputs: &[Option<&Tensor>],
+) -> Result<Vec<Tensor>, OpError> {
     let (x, xv) = f32_input(inputs, 0, "X")?;
     let (w, wv) = f32_input(inputs, 1, "W")?;
     let geometry = ConvGeometry::new(
@@ -63,8 +73,40 @@ pub(super) fn eval_conv(a: &ConvAttrs, inputs: &[Option<&Tensor>]) -> Result<Vec
     let bias = optional(inputs, 2)
         .map(|b| conv_bias(b, geometry.out_channels))
         .transpose()?;
-    let y = conv(&geometry, xv, wv, bias)?;
-    Ok(vec![f32_tensor(geometry.output_shape(), y)?])
+    let shape = geometry.output_shape();
+    let residual = optional(inputs, 3)
+        .map(|r| conv_residual(r, &shape))
+        .transpose()?;
+    let y = match kernels {
+        Kernels::Fast => {
+            let epilogue = Epilogue {
+                bias,
+                residual,
+                activation,
+            };
+            fast::conv::conv(&geometry, xv, wv, &epilogue)?
+        }
+        Kernels::Reference => {
+            let mut y = conv(&geometry, xv, wv, bias)?;
+            if let Some(r) = residual {
+                let n = [y.len()];
+                y = binary_f32(BinaryKind::Add, &y, &n, r, &n)?.1;
+            }
+            reference_activation(activation, y)?
+        }
+    };
+    Ok(vec![f32_tensor(shape, y)?])
+}
+
+fn conv_residual<'a>(r: &'a Tensor, shape: &[usize]) -> Result<&'a [f32], OpError> {
+    match r.as_f32() {
+        Some(v) if r.shape() == shape => Ok(v),
+        _ => op_bail!(
+            "FusedConv residual must be float32 of the output's shape {shape:?}, got {} of shape {:?}",
+            r.dtype(),
+            r.shape()
+        ),
+    }
 }
 
 fn conv_bias(b: &Tensor, out_channels: usize) -> Result<&[f32], OpError> {
@@ -92,6 +134,25 @@ pub(super) fn infer_conv(a: &ConvAttrs, inputs: &[Option<&Facts>]) -> Result<Vec
         shape,
         value: None,
     }])
+}
+
+/// Conv's inference, plus a check that a residual (input 3) has the output's shape.
+pub(super) fn infer_fused_conv(
+    a: &ConvAttrs,
+    inputs: &[Option<&Facts>],
+) -> Result<Vec<Facts>, OpError> {
+    let out = infer_conv(a, &inputs[..inputs.len().min(3)])?;
+    let residual = inputs.get(3).copied().flatten();
+    if let (Some(r), Some(o)) = (residual.and_then(|r| r.shape.as_ref()), &out[0].shape)
+        && r != o
+    {
+        op_bail!(
+            "FusedConv residual of shape {} differs from the output shape {}",
+            show(r),
+            show(o)
+        );
+    }
+    Ok(out)
 }
 
 /// `[N, M, out...]` from X `[N, C, in...]` and W `[M, C / group, k...]`, checking whatever
@@ -191,7 +252,13 @@ mod tests {
         .unwrap();
         let b = Tensor::from_f32(vec![2], vec![0.0, 100.0]).unwrap();
         let a = attrs(None, vec![], vec![], AutoPad::NotSet, 1);
-        let y = eval_conv(&a, &[Some(&x), Some(&w), Some(&b)]).unwrap();
+        let y = eval_conv(
+            Kernels::Reference,
+            &a,
+            Activation::Identity,
+            &[Some(&x), Some(&w), Some(&b)],
+        )
+        .unwrap();
         assert_eq!(y[0].shape(), &[1, 2, 2, 2]);
         // Channel 0: x[i][j] + x[i+1][j+1]; channel 1: 100 + x[i+1][j+1].
         assert_eq!(
@@ -199,9 +266,15 @@ mod tests {
             &[6.0, 8.0, 12.0, 14.0, 105.0, 106.0, 108.0, 109.0]
         );
         let bad_bias = Tensor::from_f32(vec![3], vec![0.0; 3]).unwrap();
-        assert!(eval_conv(&a, &[Some(&x), Some(&w), Some(&bad_bias)]).is_err());
-        let bad_group = attrs(None, vec![], vec![], AutoPad::NotSet, 3);
-        assert!(eval_conv(&bad_group, &[Some(&x), Some(&w)]).is_err());
+        for kernels in [Kernels::Reference, Kernels::Fast] {
+            let id = Activation::Identity;
+            assert!(eval_conv(kernels, &a, id, &[Some(&x), Some(&w), Some(&bad_bias)]).is_err());
+            let bad_group = attrs(None, vec![], vec![], AutoPad::NotSet, 3);
+            assert!(eval_conv(kernels, &bad_group, id, &[Some(&x), Some(&w)]).is_err());
+            let bad_residual = Tensor::from_f32(vec![1, 2, 2, 1], vec![0.0; 4]).unwrap();
+            let with_residual = [Some(&x), Some(&w), None, Some(&bad_residual)];
+            assert!(eval_conv(kernels, &a, id, &with_residual).is_err());
+        }
     }
 
     #[test]

@@ -3,12 +3,13 @@
 //! possibly symbolic dims. Also hosts the small helpers the other op files of this family
 //! share (kernel-error conversion, optional inputs, building result tensors).
 
+use litecnn_kernels::fast;
 use litecnn_kernels::reference::broadcast::broadcasts_to;
 use litecnn_kernels::reference::elementwise::{self as k, BinaryKind, UnaryKind};
 use litecnn_kernels::reference::window::ShapeError;
 
 use super::operands::show;
-use super::{Facts, OpError, required, required_f32, required_facts};
+use super::{Facts, Kernels, OpError, required, required_f32, required_facts};
 use crate::ir::{BinaryOp, Dim, UnaryOp};
 use crate::op_bail;
 use crate::tensor::{DType, Tensor, TensorData};
@@ -98,10 +99,23 @@ fn binary_kind(b: BinaryOp) -> BinaryKind {
     }
 }
 
-pub(super) fn eval_binary(b: BinaryOp, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>, OpError> {
+pub(super) fn eval_binary(
+    kernels: Kernels,
+    b: BinaryOp,
+    inputs: &[Option<&Tensor>],
+) -> Result<Vec<Tensor>, OpError> {
     let (x, y) = (required(inputs, 0, "A")?, required(inputs, 1, "B")?);
     let kind = binary_kind(b);
     let out = match (x.data(), y.data()) {
+        (TensorData::F32(a), TensorData::F32(b))
+            if kernels == Kernels::Fast && block_broadcast(x.shape(), y.shape()).is_some() =>
+        {
+            let inner = block_broadcast(x.shape(), y.shape()).unwrap_or(1);
+            f32_tensor(
+                x.shape().to_vec(),
+                fast::elementwise::binary_blocks(kind, a, b, inner)?,
+            )?
+        }
         (TensorData::F32(a), TensorData::F32(b)) => {
             let (shape, data) = k::binary_f32(kind, a, x.shape(), b, y.shape())?;
             f32_tensor(shape, data)?
@@ -117,6 +131,16 @@ pub(super) fn eval_binary(b: BinaryOp, inputs: &[Option<&Tensor>]) -> Result<Vec
         ),
     };
     Ok(vec![out])
+}
+
+/// When `b` broadcasts to `a` as whole blocks (`b`'s shape is `a`'s with trailing dims set to
+/// 1, e.g. `[N, C, 1, 1]` against `[N, C, H, W]`), the block length; the output is `a`'s shape.
+fn block_broadcast(a: &[usize], b: &[usize]) -> Option<usize> {
+    if a.len() != b.len() {
+        return None;
+    }
+    let kept = b.iter().rposition(|&d| d != 1).map_or(0, |i| i + 1);
+    (a[..kept] == b[..kept]).then(|| a[kept..].iter().product())
 }
 
 pub(super) fn eval_prelu(inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>, OpError> {
@@ -267,15 +291,27 @@ mod tests {
     fn binary_eval_broadcasts_and_types() {
         let a = Tensor::from_f32(vec![2, 3, 1], (0..6).map(|v| v as f32).collect()).unwrap();
         let b = Tensor::from_f32(vec![4], vec![0.0, 10.0, 20.0, 30.0]).unwrap();
-        let y = eval_binary(BinaryOp::Add, &[Some(&a), Some(&b)]).unwrap();
+        let y = eval_binary(Kernels::Reference, BinaryOp::Add, &[Some(&a), Some(&b)]).unwrap();
         assert_eq!(y[0].shape(), &[2, 3, 4]);
         assert_eq!(y[0].as_f32().unwrap()[5], 11.0);
         let i = Tensor::vec_i64(vec![7, -7]);
-        let d = eval_binary(BinaryOp::Div, &[Some(&i), Some(&Tensor::scalar_i64(2))]).unwrap();
+        let d = eval_binary(
+            Kernels::Reference,
+            BinaryOp::Div,
+            &[Some(&i), Some(&Tensor::scalar_i64(2))],
+        )
+        .unwrap();
         assert_eq!(d[0].as_i64().unwrap(), &[3, -3]);
-        assert!(eval_binary(BinaryOp::Div, &[Some(&i), Some(&Tensor::scalar_i64(0))]).is_err());
-        assert!(eval_binary(BinaryOp::Add, &[Some(&a), Some(&i)]).is_err());
-        assert!(eval_binary(BinaryOp::Add, &[Some(&a)]).is_err());
+        assert!(
+            eval_binary(
+                Kernels::Reference,
+                BinaryOp::Div,
+                &[Some(&i), Some(&Tensor::scalar_i64(0))]
+            )
+            .is_err()
+        );
+        assert!(eval_binary(Kernels::Reference, BinaryOp::Add, &[Some(&a), Some(&i)]).is_err());
+        assert!(eval_binary(Kernels::Reference, BinaryOp::Add, &[Some(&a)]).is_err());
     }
 
     #[test]
@@ -364,5 +400,35 @@ mod tests {
         assert_eq!(out[0].shape, a.shape);
         assert_eq!(out[0].dtype, Some(DType::F32));
         assert!(infer_same_as_first(&[None]).is_err());
+    }
+
+    #[test]
+    fn fast_block_broadcasts_equal_reference() {
+        let ramp = |shape: Vec<usize>| {
+            let n = shape.iter().product();
+            Tensor::from_f32(
+                shape,
+                (0..n).map(|i| (i as f32 * 0.7).sin() + 1.5).collect(),
+            )
+            .unwrap()
+        };
+        let x = ramp(vec![2, 3, 4, 5]);
+        let cases = [
+            vec![2, 3, 4, 5],
+            vec![2, 3, 1, 1],
+            vec![2, 1, 1, 1],
+            vec![1, 1, 1, 1],
+            vec![1, 3, 1, 1],
+            vec![5],
+        ];
+        for shape in cases {
+            let y = ramp(shape.clone());
+            for op in [BinaryOp::Add, BinaryOp::Sub, BinaryOp::Mul, BinaryOp::Div] {
+                let args = [Some(&x), Some(&y)];
+                let fast = eval_binary(Kernels::Fast, op, &args).unwrap();
+                let reference = eval_binary(Kernels::Reference, op, &args).unwrap();
+                assert_eq!(fast, reference, "{op:?} with {shape:?}");
+            }
+        }
     }
 }

@@ -1,12 +1,16 @@
-//! Gemm and MatMul on the reference kernels, and their shape inference.
+//! Gemm and MatMul on the fast or the reference kernels, and their shape inference. The fast
+//! path covers what classifiers use (2-D Gemm with alpha 1, MatMul by a 2-D right operand);
+//! anything else runs on the reference kernels.
 
+use litecnn_kernels::fast::matmul::{MatRef, matmul as fast_matmul};
+use litecnn_kernels::reference::broadcast::broadcast_to;
 use litecnn_kernels::reference::gemm::{GemmParams, gemm, matmul};
 
 use super::elementwise::{
     broadcast_dims, expect_f32_facts, f32_input, f32_tensor, may_broadcast_to, optional,
 };
 use super::operands::show;
-use super::{Facts, OpError, required_facts};
+use super::{Facts, Kernels, OpError, required_facts};
 use crate::ir::Dim;
 use crate::op_bail;
 use crate::tensor::{DType, Tensor};
@@ -18,6 +22,7 @@ fn oriented<T: Clone>(shape: &[T], transposed: bool) -> (T, T) {
 }
 
 pub(super) fn eval_gemm(
+    kernels: Kernels,
     alpha: f32,
     beta: f32,
     trans_a: bool,
@@ -53,13 +58,73 @@ pub(super) fn eval_gemm(
         alpha,
         beta,
     };
-    Ok(vec![f32_tensor(vec![m, n], gemm(&p, av, bv, c)?)?])
+    let y = if kernels == Kernels::Fast && alpha == 1.0 {
+        fast_gemm(&p, av, bv, c)?
+    } else {
+        gemm(&p, av, bv, c)?
+    };
+    Ok(vec![f32_tensor(vec![m, n], y)?])
 }
 
-pub(super) fn eval_matmul(inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>, OpError> {
+/// Gemm with `alpha == 1`: `beta * C` broadcast into the output, then `op(A) · op(B)` added.
+fn fast_gemm(
+    p: &GemmParams,
+    a: &[f32],
+    b: &[f32],
+    c: Option<(&[f32], &[usize])>,
+) -> Result<Vec<f32>, OpError> {
+    let (m, n, k) = (p.m, p.n, p.k);
+    let addend = c.filter(|_| p.beta != 0.0);
+    let mut y = match addend {
+        Some((cv, cs)) => {
+            let mut y = broadcast_to(cv, cs, &[m, n]).map_err(|_| {
+                OpError::new(format!(
+                    "Gemm C of shape {cs:?} does not broadcast to [{m}, {n}]"
+                ))
+            })?;
+            y.iter_mut().for_each(|v| *v *= p.beta);
+            y
+        }
+        None => vec![0.0; m * n],
+    };
+    let a = match p.trans_a {
+        false => MatRef::row_major(a, m, k),
+        true => MatRef::row_major(a, k, m).t(),
+    };
+    let b = match p.trans_b {
+        false => MatRef::row_major(b, k, n),
+        true => MatRef::row_major(b, n, k).t(),
+    };
+    fast_matmul(&mut y, a, b, addend.is_some())?;
+    Ok(y)
+}
+
+pub(super) fn eval_matmul(
+    kernels: Kernels,
+    inputs: &[Option<&Tensor>],
+) -> Result<Vec<Tensor>, OpError> {
     let (a, av) = f32_input(inputs, 0, "A")?;
     let (b, bv) = f32_input(inputs, 1, "B")?;
-    let (shape, y) = matmul(av, a.shape(), bv, b.shape())?;
+    let (ashape, bshape) = (a.shape(), b.shape());
+    // [..., m, k] · [k, n]: the leading axes of A fold into its rows.
+    if kernels == Kernels::Fast && ashape.len() >= 2 && bshape.len() == 2 {
+        let k = ashape[ashape.len() - 1];
+        let n = bshape[1];
+        if k == bshape[0] {
+            let m = ashape[..ashape.len() - 1].iter().product();
+            let mut y = vec![0.0; m * n];
+            fast_matmul(
+                &mut y,
+                MatRef::row_major(av, m, k),
+                MatRef::row_major(bv, k, n),
+                false,
+            )?;
+            let mut shape = ashape.to_vec();
+            *shape.last_mut().unwrap_or(&mut 0) = n;
+            return Ok(vec![f32_tensor(shape, y)?]);
+        }
+    }
+    let (shape, y) = matmul(av, ashape, bv, bshape)?;
     Ok(vec![f32_tensor(shape, y)?])
 }
 
@@ -190,10 +255,20 @@ mod tests {
         let a = Tensor::from_f32(vec![1, 2], vec![1.0, 2.0]).unwrap();
         let b = Tensor::from_f32(vec![3, 2], vec![1.0, 0.0, 0.0, 1.0, 1.0, 1.0]).unwrap();
         let c = Tensor::from_f32(vec![3], vec![10.0, 20.0, 30.0]).unwrap();
-        let y = eval_gemm(1.0, 1.0, false, true, &[Some(&a), Some(&b), Some(&c)]).unwrap();
-        assert_eq!(y[0].shape(), &[1, 3]);
-        assert_eq!(y[0].as_f32().unwrap(), &[11.0, 22.0, 33.0]);
-        assert!(eval_gemm(1.0, 1.0, false, false, &[Some(&a), Some(&b)]).is_err());
+        for kernels in [Kernels::Reference, Kernels::Fast] {
+            let y = eval_gemm(
+                kernels,
+                1.0,
+                1.0,
+                false,
+                true,
+                &[Some(&a), Some(&b), Some(&c)],
+            )
+            .unwrap();
+            assert_eq!(y[0].shape(), &[1, 3]);
+            assert_eq!(y[0].as_f32().unwrap(), &[11.0, 22.0, 33.0]);
+            assert!(eval_gemm(kernels, 1.0, 1.0, false, false, &[Some(&a), Some(&b)]).is_err());
+        }
     }
 
     #[test]
@@ -214,9 +289,15 @@ mod tests {
     fn matmul_infer_and_eval_agree() {
         let a = Tensor::from_f32(vec![2, 1, 2, 3], vec![1.0; 12]).unwrap();
         let b = Tensor::from_f32(vec![3], vec![1.0, 2.0, 3.0]).unwrap();
-        let y = eval_matmul(&[Some(&a), Some(&b)]).unwrap();
+        let y = eval_matmul(Kernels::Fast, &[Some(&a), Some(&b)]).unwrap();
         assert_eq!(y[0].shape(), &[2, 1, 2]);
         assert_eq!(y[0].as_f32().unwrap(), &[6.0; 4]);
+        // [2, 1, 2, 3] · [3, 2] takes the fast path; the reference path must agree.
+        let b2 = Tensor::from_f32(vec![3, 2], vec![1.0, -1.0, 2.0, 0.5, 3.0, 0.0]).unwrap();
+        let fast = eval_matmul(Kernels::Fast, &[Some(&a), Some(&b2)]).unwrap();
+        let reference = eval_matmul(Kernels::Reference, &[Some(&a), Some(&b2)]).unwrap();
+        assert_eq!(fast[0].shape(), &[2, 1, 2, 2]);
+        assert_eq!(fast, reference);
         let fa = Facts::new(DType::F32, known(&[2, 1, 2, 3]));
         let fb = Facts::new(DType::F32, known(&[3]));
         assert_eq!(

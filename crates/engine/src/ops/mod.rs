@@ -4,6 +4,7 @@
 //! `operands.rs` and the test fixtures in `testing.rs`; this file dispatches, and holds the
 //! input accessors every family uses.
 
+mod activation;
 mod concat;
 mod conv;
 mod elementwise;
@@ -25,7 +26,7 @@ mod sym_product;
 mod testing;
 mod transpose;
 
-use crate::ir::{Dim, Op};
+use crate::ir::{Activation, Dim, Op};
 use crate::tensor::{DType, Tensor};
 
 /// Why an op could not run or be inferred; the executor adds the node's name and op.
@@ -68,18 +69,39 @@ impl Facts {
     }
 }
 
+/// Which kernels run the heavy ops (convolutions and matrix products).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Kernels {
+    /// `litecnn_kernels::fast`: GEMM-based and depthwise convolutions with fused epilogues.
+    #[default]
+    Fast,
+    /// `litecnn_kernels::reference` only: the oracle the fast path is tested against.
+    Reference,
+}
+
 /// Runs `op` on concrete inputs (`None` for an absent optional input), producing
-/// `num_outputs` tensors.
+/// `num_outputs` tensors, on the reference kernels.
 pub fn eval(
     op: &Op,
     inputs: &[Option<&Tensor>],
     num_outputs: usize,
 ) -> Result<Vec<Tensor>, OpError> {
+    eval_with(Kernels::Reference, op, inputs, num_outputs)
+}
+
+/// [`eval`] on the chosen kernels.
+pub fn eval_with(
+    kernels: Kernels,
+    op: &Op,
+    inputs: &[Option<&Tensor>],
+    num_outputs: usize,
+) -> Result<Vec<Tensor>, OpError> {
     match op {
-        Op::Conv(a) => conv::eval_conv(a, inputs),
+        Op::Conv(a) => conv::eval_conv(kernels, a, Activation::Identity, inputs),
+        Op::FusedConv { conv, activation } => conv::eval_conv(kernels, conv, *activation, inputs),
         Op::BatchNormalization { epsilon } => norm::eval_batch_norm(*epsilon, inputs),
         Op::Unary(u) => elementwise::eval_unary(*u, inputs),
-        Op::Binary(b) => elementwise::eval_binary(*b, inputs),
+        Op::Binary(b) => elementwise::eval_binary(kernels, *b, inputs),
         Op::PRelu => elementwise::eval_prelu(inputs),
         Op::Clip => elementwise::eval_clip(inputs),
         Op::MaxPool(p) => pool::eval_max_pool(p, inputs, num_outputs),
@@ -94,8 +116,8 @@ pub fn eval(
             beta,
             trans_a,
             trans_b,
-        } => linear::eval_gemm(*alpha, *beta, *trans_a, *trans_b, inputs),
-        Op::MatMul => linear::eval_matmul(inputs),
+        } => linear::eval_gemm(kernels, *alpha, *beta, *trans_a, *trans_b, inputs),
+        Op::MatMul => linear::eval_matmul(kernels, inputs),
         Op::Flatten { axis } => reshape::eval_flatten(*axis, inputs),
         Op::Reshape { allowzero } => reshape::eval_reshape(*allowzero, inputs),
         Op::Transpose { perm } => transpose::eval_transpose(perm.as_deref(), inputs),
@@ -128,6 +150,7 @@ pub fn infer(
 ) -> Result<Vec<Facts>, OpError> {
     match op {
         Op::Conv(a) => conv::infer_conv(a, inputs),
+        Op::FusedConv { conv, .. } => conv::infer_fused_conv(conv, inputs),
         Op::BatchNormalization { .. } => norm::infer_batch_norm(inputs),
         Op::Unary(_) | Op::Clip | Op::Identity => elementwise::infer_same_as_first(inputs),
         Op::Binary(_) => elementwise::infer_binary(inputs),

@@ -3,24 +3,39 @@
 //! 1. [`fold_constants`] — infers every value's type and shape, evaluates nodes whose inputs
 //!    are all known at load time, and folds the shape arithmetic exporters emit (including
 //!    `Reshape` targets that only copy a symbolic batch dimension).
-//! 2. [`remove_dead_nodes`] — drops nodes no graph output depends on.
+//! 2. [`fold_batch_norm`] — folds BatchNormalization into the Conv before it (fast kernels
+//!    only: the reference path runs the graph as imported).
+//! 3. [`fuse_conv_epilogue`] — fuses residual Add and activations into the conv before them
+//!    (`FusedConv`; fast kernels only).
+//! 4. [`remove_dead_nodes`] — drops nodes no graph output depends on, and unused constants
+//!    (such as the weights BatchNorm folding replaced).
 //!
 //! Every pass keeps nodes in topological order and must not change what the graph computes;
 //! their tests run a graph before and after on the same inputs.
 
+mod fold_batch_norm;
 mod fold_constants;
+mod fuse_conv_epilogue;
 mod remove_dead_nodes;
 mod symbolic;
+mod uses;
 
+pub use fold_batch_norm::fold_batch_norm;
 pub use fold_constants::fold_constants;
+pub use fuse_conv_epilogue::fuse_conv_epilogue;
 pub use remove_dead_nodes::remove_dead_nodes;
 
 use crate::error::EngineError;
 use crate::ir::Graph;
+use crate::ops::Kernels;
 
-/// Runs every load-time pass in order.
-pub fn optimize(graph: &mut Graph) -> Result<(), EngineError> {
+/// Runs every load-time pass in order; the fusions only for the kernels that fuse.
+pub fn optimize(graph: &mut Graph, kernels: Kernels) -> Result<(), EngineError> {
     fold_constants(graph)?;
+    if kernels == Kernels::Fast {
+        fold_batch_norm(graph);
+        fuse_conv_epilogue(graph);
+    }
     remove_dead_nodes(graph);
     Ok(())
 }

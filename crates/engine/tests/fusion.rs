@@ -1,0 +1,247 @@
+//! The fusion passes and the fast kernels on small whole networks: every graph is run
+//!
+//! - as imported, on the reference kernels (the oracle);
+//! - after the passes, on the reference kernels (the passes alone must not change the result);
+//! - after the passes, on the fast kernels (what `Model::new` does by default);
+//!
+//! and the op histogram shows what was fused (and what must not be).
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use common::Builder;
+use litecnn_engine::ir::{AutoPad, BinaryOp, ConvAttrs, Dim, Graph, Op, UnaryOp, ValueId, Window};
+use litecnn_engine::{Kernels, Model, ModelOptions, Tensor, passes, stats};
+
+fn values(shape: Vec<usize>, seed: u32) -> Tensor {
+    let n = shape.iter().product();
+    let data = (0..n)
+        .map(|i| ((i as f32 + 1.0) * 0.618 + seed as f32 * 1.7).sin())
+        .collect();
+    Tensor::from_f32(shape, data).unwrap()
+}
+
+fn positive(shape: Vec<usize>, seed: u32) -> Tensor {
+    let t = values(shape.clone(), seed);
+    Tensor::from_f32(
+        shape,
+        t.as_f32().unwrap().iter().map(|v| v.abs() + 0.5).collect(),
+    )
+    .unwrap()
+}
+
+fn conv_op(kernel: usize, stride: usize, group: usize) -> Op {
+    let pad = kernel / 2;
+    Op::Conv(ConvAttrs {
+        window: Window {
+            kernel_shape: Some(vec![kernel, kernel]),
+            strides: vec![stride, stride],
+            dilations: vec![],
+            pads: vec![pad; 4],
+            auto_pad: AutoPad::NotSet,
+        },
+        group,
+    })
+}
+
+struct Net {
+    b: Builder,
+    seed: u32,
+}
+
+impl Net {
+    fn conv(
+        &mut self,
+        x: ValueId,
+        cin: usize,
+        cout: usize,
+        k: usize,
+        stride: usize,
+        group: usize,
+    ) -> ValueId {
+        self.seed += 1;
+        let w = self.b.constant(
+            &format!("w{}", self.seed),
+            values(vec![cout, cin / group, k, k], self.seed),
+        );
+        let bias = self.b.constant(
+            &format!("b{}", self.seed),
+            values(vec![cout], self.seed + 100),
+        );
+        self.b.node(conv_op(k, stride, group), &[x, w, bias])
+    }
+
+    fn conv_bn(
+        &mut self,
+        x: ValueId,
+        cin: usize,
+        cout: usize,
+        k: usize,
+        stride: usize,
+        group: usize,
+    ) -> ValueId {
+        let y = self.conv(x, cin, cout, k, stride, group);
+        self.seed += 1;
+        let s = self.seed;
+        let params = [
+            self.b
+                .constant(&format!("scale{s}"), positive(vec![cout], s)),
+            self.b
+                .constant(&format!("beta{s}"), values(vec![cout], s + 1)),
+            self.b
+                .constant(&format!("mean{s}"), values(vec![cout], s + 2)),
+            self.b
+                .constant(&format!("var{s}"), positive(vec![cout], s + 3)),
+        ];
+        self.b.node(
+            Op::BatchNormalization { epsilon: 1e-5 },
+            &[y, params[0], params[1], params[2], params[3]],
+        )
+    }
+
+    fn unary(&mut self, u: UnaryOp, x: ValueId) -> ValueId {
+        self.b.node(Op::Unary(u), &[x])
+    }
+}
+
+/// A little network with every pattern the passes know, and some they must leave alone.
+fn network() -> (Graph, Vec<usize>) {
+    let mut net = Net {
+        b: Builder::new(),
+        seed: 0,
+    };
+    let x = net.b.input(
+        "x",
+        vec![Dim::Known(1), Dim::Known(3), Dim::Known(17), Dim::Known(15)],
+    );
+    // Stem: conv 3x3 s2 + BN + ReLU6 (Clip with constant bounds).
+    let stem = net.conv_bn(x, 3, 16, 3, 2, 1);
+    let lo = net.b.constant("lo", Tensor::scalar_f32(0.0));
+    let hi = net.b.constant("hi", Tensor::scalar_f32(6.0));
+    let stem = net.b.node(Op::Clip, &[stem, lo, hi]);
+    // Depthwise 3x3 + BN + HardSwish, then pointwise + BN + residual Add + ReLU (ResNet style).
+    let dw = net.conv_bn(stem, 16, 16, 3, 1, 16);
+    let dw = net.unary(UnaryOp::HardSwish, dw);
+    let pw = net.conv_bn(dw, 16, 16, 1, 1, 1);
+    let sum = net.b.node(Op::Binary(BinaryOp::Add), &[pw, stem]);
+    let block = net.unary(UnaryOp::Relu, sum);
+    // Depthwise 5x5 stride 2 + SiLU as PyTorch exports it: Mul(x, Sigmoid(x)).
+    let dw5 = net.conv_bn(block, 16, 16, 5, 2, 16);
+    let sig = net.unary(UnaryOp::Sigmoid, dw5);
+    let silu = net.b.node(Op::Binary(BinaryOp::Mul), &[dw5, sig]);
+    // A grouped 3x3 conv whose output is also a graph output: it must not be fused away.
+    let grouped = net.conv(silu, 16, 8, 3, 1, 2);
+    let grouped_act = net.unary(UnaryOp::Sigmoid, grouped);
+    // Head: 1x1 conv + HardSigmoid, global pool, flatten, Gemm.
+    let head = net.conv(grouped_act, 8, 24, 1, 1, 1);
+    let head = net.unary(
+        UnaryOp::HardSigmoid {
+            alpha: 0.2,
+            beta: 0.5,
+        },
+        head,
+    );
+    let pooled = net.b.node(Op::GlobalAveragePool, &[head]);
+    let flat = net.b.node(Op::Flatten { axis: 1 }, &[pooled]);
+    let fc_w = net.b.constant("fc_w", values(vec![10, 24], 77));
+    let fc_b = net.b.constant("fc_b", values(vec![10], 78));
+    let gemm = Op::Gemm {
+        alpha: 1.0,
+        beta: 1.0,
+        trans_a: false,
+        trans_b: true,
+    };
+    let logits = net.b.node(gemm, &[flat, fc_w, fc_b]);
+    net.b.graph.outputs = vec![logits, grouped];
+    (net.b.graph, vec![1, 3, 17, 15])
+}
+
+fn run(
+    graph: Graph,
+    kernels: Kernels,
+    input: &Tensor,
+) -> (Vec<Tensor>, BTreeMap<&'static str, usize>) {
+    // Two threads: the run happens inside the model's pool, as in production.
+    let options = ModelOptions {
+        kernels,
+        threads: 2,
+    };
+    let model = Model::with_options(graph, options).unwrap();
+    let hist = stats::op_histogram(model.graph());
+    (model.run(vec![input.clone()]).unwrap(), hist)
+}
+
+fn assert_close(got: &[Tensor], want: &[Tensor]) {
+    for (g, w) in got.iter().zip(want) {
+        assert_eq!(g.shape(), w.shape());
+        let (g, w) = (g.as_f32().unwrap(), w.as_f32().unwrap());
+        let scale = w.iter().fold(1.0f32, |m, v| m.max(v.abs()));
+        for (a, b) in g.iter().zip(w) {
+            assert!((a - b).abs() <= 1e-4 * scale, "{a} vs {b}");
+        }
+    }
+}
+
+#[test]
+fn passes_and_fast_kernels_keep_the_network_output() {
+    let (graph, shape) = network();
+    let input = values(shape, 5);
+    let (want, imported) = run(graph.clone(), Kernels::Reference, &input);
+    assert_eq!(imported.get("BatchNormalization"), Some(&4));
+
+    let mut fused = graph.clone();
+    passes::fold_constants(&mut fused).unwrap();
+    passes::fold_batch_norm(&mut fused);
+    passes::fuse_conv_epilogue(&mut fused);
+    let (passes_only, hist) = run(fused, Kernels::Reference, &input);
+    assert_close(&passes_only, &want);
+
+    let (fast, fast_hist) = run(graph, Kernels::Fast, &input);
+    assert_close(&fast, &want);
+    assert_eq!(hist, fast_hist);
+    // Five convs fused (stem, dw, pw + residual + relu, dw5 + silu, head); the grouped conv is
+    // a graph output, so it and its Sigmoid stay apart.
+    assert_eq!(fast_hist.get("FusedConv"), Some(&5), "{fast_hist:?}");
+    assert_eq!(fast_hist.get("Conv"), Some(&1), "{fast_hist:?}");
+    assert_eq!(fast_hist.get("Sigmoid"), Some(&1), "{fast_hist:?}");
+    for gone in [
+        "BatchNormalization",
+        "Clip",
+        "Relu",
+        "HardSwish",
+        "HardSigmoid",
+        "Add",
+        "Mul",
+    ] {
+        assert_eq!(fast_hist.get(gone), None, "{gone} left in {fast_hist:?}");
+    }
+}
+
+#[test]
+fn reference_kernels_run_the_graph_as_imported() {
+    let (graph, _) = network();
+    let model = Model::with_options(
+        graph,
+        ModelOptions {
+            kernels: Kernels::Reference,
+            ..ModelOptions::default()
+        },
+    )
+    .unwrap();
+    let hist = stats::op_histogram(model.graph());
+    assert_eq!(hist.get("FusedConv"), None);
+    assert_eq!(hist.get("BatchNormalization"), Some(&4));
+}
+
+#[test]
+fn zero_threads_is_an_error() {
+    let (graph, _) = network();
+    let options = ModelOptions {
+        threads: 0,
+        ..ModelOptions::default()
+    };
+    assert!(Model::with_options(graph.clone(), options).is_err());
+    let model = Model::with_options(graph, ModelOptions::default()).unwrap();
+    assert!(model.with_threads(0).is_err());
+}

@@ -1,0 +1,62 @@
+//! im2col: lays out the input patches of a convolution as the columns of a matrix, so that the
+//! convolution becomes one GEMM. Row `(channel, kz, ky, kx)` holds, for every output position,
+//! the input element that tap reads (zero where it reads padding).
+
+use std::ops::Range;
+
+use crate::reference::window::AxisGeometry;
+
+/// For one axis and one kernel tap: the outputs that read real input, and the input index the
+/// first of them reads.
+fn tap_span(axis: &AxisGeometry, k: usize) -> (Range<usize>, usize) {
+    let outputs = axis.valid_outputs(k);
+    let first = axis.input_index(outputs.start, k).unwrap_or(0);
+    (outputs, first)
+}
+
+/// Fills `columns` (`channels * taps` rows of `out_plane` elements, zeroed by the caller) from
+/// `input` (`channels` planes of the input) for the three spatial axes `axes` (unit axes in
+/// front for lower ranks).
+pub fn im2col(columns: &mut [f32], input: &[f32], channels: usize, axes: &[AxisGeometry; 3]) {
+    let [d, h, w] = axes;
+    let in_plane = d.input * h.input * w.input;
+    let out_plane = d.output * h.output * w.output;
+    let mut rows = columns.chunks_exact_mut(out_plane);
+    for c in 0..channels {
+        let plane = &input[c * in_plane..][..in_plane];
+        for kz in 0..d.kernel {
+            for ky in 0..h.kernel {
+                for kx in 0..w.kernel {
+                    let Some(row) = rows.next() else { return };
+                    fill_row(row, plane, [kz, ky, kx], axes);
+                }
+            }
+        }
+    }
+}
+
+/// One im2col row: tap `(kz, ky, kx)` of every output position.
+fn fill_row(row: &mut [f32], plane: &[f32], taps: [usize; 3], axes: &[AxisGeometry; 3]) {
+    let [d, h, w] = axes;
+    let (zs, iz0) = tap_span(d, taps[0]);
+    let (ys, iy0) = tap_span(h, taps[1]);
+    let (xs, ix0) = tap_span(w, taps[2]);
+    if xs.is_empty() {
+        return;
+    }
+    for (n, oz) in zs.clone().enumerate() {
+        let iz = iz0 + n * d.stride;
+        for (m, oy) in ys.clone().enumerate() {
+            let iy = iy0 + m * h.stride;
+            let out = &mut row[(oz * h.output + oy) * w.output..][xs.clone()];
+            let src = &plane[(iz * h.input + iy) * w.input + ix0..];
+            if w.stride == 1 {
+                out.copy_from_slice(&src[..out.len()]);
+            } else {
+                for (o, &v) in out.iter_mut().zip(src.iter().step_by(w.stride)) {
+                    *o = v;
+                }
+            }
+        }
+    }
+}

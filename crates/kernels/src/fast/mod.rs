@@ -1,0 +1,25 @@
+//! Fast kernels. Each one computes what a reference kernel computes (up to float rounding) and
+//! is property-tested against it in `tests/fast_*.rs`.
+//!
+//! - [`matmul`]: the safe face of the `gemm` crate (strided matrices, bounds checked once).
+//! - [`conv`]: convolution entry point; picks [`depthwise`] or im2col ([`im2col`]) + GEMM.
+//! - [`epilogue`]: what happens to a conv's output before anyone else reads it: bias, a
+//!   residual addend and an activation ([`activation`]).
+//! - [`elementwise`]: binary arithmetic on equal shapes or per-channel broadcasts.
+//! - [`dispatch`]: run-time choice of the instruction set for the loops the compiler
+//!   vectorises (the GEMM does its own dispatch).
+//! - [`parallel`]: static splits of one op over the threads of the current rayon pool.
+
+pub mod activation;
+pub mod conv;
+pub mod depthwise;
+mod dispatch;
+pub mod elementwise;
+pub mod epilogue;
+pub mod im2col;
+pub mod matmul;
+mod parallel;
+mod scratch;
+
+pub use activation::Activation;
+pub use epilogue::Epilogue;

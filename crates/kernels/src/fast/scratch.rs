@@ -1,0 +1,21 @@
+//! Per-thread scratch buffers (im2col columns, padded depthwise planes), kept between calls so
+//! that a warm model allocates nothing for them.
+
+use std::cell::RefCell;
+
+thread_local! {
+    static SCRATCH: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Runs `f` with a zero-filled scratch slice of `len` elements owned by this thread.
+pub(crate) fn with_zeroed<R>(len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
+    SCRATCH.with(|cell| {
+        // A re-entrant call (not expected) gets its own buffer instead of a panic.
+        let Ok(mut buf) = cell.try_borrow_mut() else {
+            return f(&mut vec![0.0; len]);
+        };
+        buf.clear();
+        buf.resize(len, 0.0);
+        f(&mut buf[..len])
+    })
+}
