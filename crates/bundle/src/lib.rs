@@ -10,7 +10,8 @@
 //!
 //! [`Bundle::open`] runs the cheap first four; [`verify`] runs them all into a
 //! [`VerifyReport`]. [`repository`] reads `<repo>/<name>/LATEST`; [`writer`] writes bundle
-//! parts for tests and tools. [`predict`] turns output scores into labelled predictions, the
+//! parts for tests and tools; [`store_layout`] is where a deployer's store keeps bundles.
+//! [`predict`] turns output scores into labelled predictions, the
 //! same for the command line and the server.
 
 mod bundle;
@@ -26,6 +27,8 @@ pub mod predict;
 mod report;
 pub mod repository;
 pub mod signature;
+pub mod store_layout;
+pub mod time;
 mod verify;
 pub mod writer;
 

@@ -29,7 +29,6 @@ pub mod serve;
 pub mod slot;
 pub mod state;
 pub mod store;
-mod time;
 pub mod workers;
 
 pub use config::{ConfigError, Limits, ServeConfig, ServeOptions};

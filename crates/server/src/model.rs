@@ -12,7 +12,7 @@ use litecnn_vision::{DecodeLimits, ImageError};
 use serde_json::{Value, json};
 
 use crate::error::ApiError;
-use crate::time::rfc3339;
+use litecnn_bundle::time::rfc3339;
 
 /// A verified, warmed model and what the API says about it.
 #[derive(Debug)]

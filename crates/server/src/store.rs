@@ -10,7 +10,6 @@
 //! digest other than the serving one. A bundle that fails to load is reported once and not
 //! retried until `current` changes again; the old model keeps serving meanwhile.
 
-use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -23,17 +22,16 @@ use crate::metrics::Metrics;
 use crate::model::{LoadError, LoadedModel};
 use crate::slot::ModelSlot;
 
-pub const CURRENT_FILE: &str = "current";
-pub const BUNDLES_DIR: &str = "bundles";
+pub use litecnn_bundle::store_layout::{BUNDLES_DIR, CURRENT_FILE, bundle_dir, current_digest};
+use litecnn_bundle::store_layout::CurrentError;
+
 /// How often [`watch`] looks at `current`.
 pub const POLL_EVERY: Duration = Duration::from_millis(500);
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("{}: cannot read: {cause}", path.display())]
-    Read { path: PathBuf, cause: io::Error },
-    #[error("{}: expected sha256:<64 hex digits>, found {found:?}", path.display())]
-    BadDigest { path: PathBuf, found: String },
+    #[error(transparent)]
+    Current(#[from] CurrentError),
     #[error(transparent)]
     Load(#[from] LoadError),
     #[error("{}: holds digest {found}, not {expected} as its directory name says", dir.display())]
@@ -42,28 +40,6 @@ pub enum StoreError {
         expected: Digest,
         found: String,
     },
-}
-
-/// The digest `<store>/current` names, or `None` when there is no current model yet.
-pub fn current_digest(store: &Path) -> Result<Option<Digest>, StoreError> {
-    let path = store.join(CURRENT_FILE);
-    let text = match std::fs::read_to_string(&path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(cause) => return Err(StoreError::Read { path, cause }),
-    };
-    match Digest::parse(text.trim()) {
-        Some(digest) => Ok(Some(digest)),
-        None => Err(StoreError::BadDigest {
-            path,
-            found: text.trim().to_owned(),
-        }),
-    }
-}
-
-/// Where the bundle with `digest` lives.
-pub fn bundle_dir(store: &Path, digest: &Digest) -> PathBuf {
-    store.join(BUNDLES_DIR).join(digest.hex())
 }
 
 /// Loads the bundle `digest` of `store` in full, checking that it is the bundle its directory

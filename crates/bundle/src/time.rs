@@ -1,4 +1,4 @@
-//! `loaded_at` as RFC 3339 UTC (`2026-11-26T09:51:17Z`), without a date-time dependency.
+//! Instants as RFC 3339 UTC (`2026-11-26T09:51:17Z`), without a date-time dependency.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
