@@ -5,12 +5,12 @@
 use std::fs;
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use object_store::aws::AmazonS3Builder;
 use tempfile::TempDir;
 
-use super::process::{kill_tree, wait_for_port};
+use super::process::{kill_tree, read, wait_for_port};
 
 pub const ACCESS_KEY: &str = "litecnnkey";
 pub const SECRET_KEY: &str = "litecnnsecret";
@@ -67,12 +67,18 @@ impl Weed {
             .stderr(Stdio::null())
             .spawn()
             .expect("cannot start weed");
-        wait_for_port(
-            &mut child,
-            s3,
-            Duration::from_secs(60),
-            log.to_str().unwrap(),
-        );
+        let log_text = log.to_str().unwrap();
+        wait_for_port(&mut child, s3, Duration::from_secs(60), log_text);
+        // The S3 port opens before the filer behind it is ready; weed says when all are.
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while !read(log_text).contains("components are running") {
+            assert!(
+                Instant::now() < deadline,
+                "weed not ready after 120 s; log:\n{}",
+                read(log_text)
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
         Some(Weed {
             dir,
             s3_port: s3,
@@ -95,7 +101,7 @@ impl Weed {
     }
 
     pub fn log(&self) -> String {
-        super::process::read(self.dir.path().join("weed.log").to_str().unwrap())
+        read(self.dir.path().join("weed.log").to_str().unwrap())
     }
 }
 

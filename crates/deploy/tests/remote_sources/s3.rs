@@ -3,7 +3,7 @@
 use litecnn_deploy::source::{S3Source, Source, SourceErrorKind};
 use object_store::aws::AmazonS3Builder;
 use object_store::path::Path;
-use object_store::{ObjectStoreExt, PutPayload};
+use object_store::{ObjectStoreExt, PutPayload, RetryConfig};
 
 use super::common::weed::{BUCKET, SECRET_KEY, Weed};
 use super::common::{free_port, pattern_bytes, sha256_hex};
@@ -11,7 +11,16 @@ use super::fetch;
 
 /// Uploads `files` (key, bytes) with object_store itself.
 fn upload(builder: AmazonS3Builder, files: &[(&str, &[u8])]) {
-    let store = builder.with_bucket_name(BUCKET).build().unwrap();
+    // Few retries: a failure should show up here, not after object_store's 3 minutes.
+    let retry = RetryConfig {
+        max_retries: 2,
+        ..RetryConfig::default()
+    };
+    let store = builder
+        .with_bucket_name(BUCKET)
+        .with_retry(retry)
+        .build()
+        .unwrap();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
