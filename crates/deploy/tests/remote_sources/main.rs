@@ -1,10 +1,11 @@
 //! The remote sources (DESIGN §3 SOURCE) against real servers on 127.0.0.1: OpenSSH's sshd
-//! for `ssh://`, SeaweedFS for `s3://`, a small file server thread for `http://`; and a whole
-//! deploy attempt through SFTP.
+//! for `ssh://`, SeaweedFS for `s3://`, a small file server thread for `http://`; and whole
+//! deploy attempts through SFTP and HTTP.
 
 #[path = "../common/mod.rs"]
 mod common;
 
+mod deploy_over_http;
 mod deploy_over_ssh;
 mod http;
 mod s3;
