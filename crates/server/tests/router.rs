@@ -42,6 +42,8 @@ fn config(threads: usize, limits: Limits) -> ServeConfig {
         addr: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
         threads,
         tokens: None,
+        admin_tokens: None,
+        admin: None,
         limits,
         store: None,
         tls: None,
@@ -194,4 +196,24 @@ async fn v2_is_live_but_not_ready_before_a_model_and_answers_errors_in_its_own_f
     let (status, _, body) = call(&state, get("/v2/models/fashion-mnist")).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["versions"], serde_json::json!([V1]));
+}
+
+#[tokio::test]
+async fn admin_routes_are_off_without_an_admin_token_file() {
+    let state = AppState::new(config(1, Limits::default()), Arc::new(ModelSlot::empty())).unwrap();
+    for path in ["/admin/deploy", "/admin/rollback", "/admin/watch"] {
+        let request = Request::post(path).body(Body::empty()).unwrap();
+        let (status, _, body) = call(&state, request).await;
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (StatusCode::NOT_FOUND, Some("not_found")),
+            "{path}"
+        );
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("--admin-token-file")
+        );
+    }
 }

@@ -8,16 +8,23 @@
 //! is `""`.
 
 mod glob;
+mod http;
 mod local;
+mod remote_path;
+mod s3;
 mod spec;
+mod ssh;
 
 use std::fmt;
 use std::io::Write;
 use std::time::{Duration, SystemTime};
 
 pub use glob::{is_glob, matches as glob_matches};
+pub use http::HttpSource;
 pub use local::LocalSource;
-pub use spec::{SourceOptions, SourceSpec, open};
+pub use s3::S3Source;
+pub use spec::{Location, SourceOptions, SourceSpec, open};
+pub use ssh::SshSource;
 
 /// What a source says about one file, cheaply (no content read).
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use super::{LocalSource, Source, SourceError, SourceErrorKind};
+use super::{HttpSource, LocalSource, S3Source, Source, SourceError, SourceErrorKind, SshSource};
 
 /// A parsed SOURCE.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -133,10 +133,10 @@ impl SourceSpec {
                 pattern: None,
             });
         }
-        let trimmed = path.trim_end_matches('/');
-        let (dir, name) = match trimmed.rsplit_once('/') {
+        // A trailing `/` names a directory, never a checkpoint file.
+        let (dir, name) = match path.rsplit_once('/') {
             Some((dir, name)) => (dir.to_owned(), name.to_owned()),
-            None => (String::new(), trimmed.to_owned()),
+            None => (String::new(), path.clone()),
         };
         if name.is_empty() {
             return Err(bad(
@@ -177,15 +177,19 @@ fn split_port(hostport: &str) -> Option<(&str, u16)> {
     }
 }
 
-/// Opens the source `spec` names.
-pub fn open(spec: &SourceSpec, _options: &SourceOptions) -> Result<Box<dyn Source>, SourceError> {
-    match &spec.location {
-        Location::Local { dir } => Ok(Box::new(LocalSource::open(dir)?)),
-        other => Err(SourceError::new(
-            SourceErrorKind::Unsupported,
-            format!("{other:?}: this kind of source is not available in this build yet"),
-        )),
-    }
+/// Opens the source `spec` names. Remote sources connect lazily, on their first call.
+pub fn open(spec: &SourceSpec, options: &SourceOptions) -> Result<Box<dyn Source>, SourceError> {
+    Ok(match &spec.location {
+        Location::Local { dir } => Box::new(LocalSource::open(dir)?),
+        Location::Ssh {
+            user,
+            host,
+            port,
+            dir,
+        } => Box::new(SshSource::new(user.as_deref(), host, *port, dir, options)?),
+        Location::S3 { bucket, prefix } => Box::new(S3Source::from_env(bucket, prefix)?),
+        Location::Http { base } => Box::new(HttpSource::new(base)?),
+    })
 }
 
 #[cfg(test)]
