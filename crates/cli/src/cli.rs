@@ -33,7 +33,7 @@ pub enum Command {
     /// Classifies image files: decode, preprocess, run, top-k labels.
     Predict(PredictArgs),
     /// Serves a model over HTTP (/predict, /ready, /metrics, ...), hot-swapping promotions.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// One deploy attempt from SOURCE now: detect, fetch, verify, gate, promote (exit 3: rejected).
     Deploy(DeployArgs),
     /// The deployer as its own process: deploy attempts from SOURCE in a loop.

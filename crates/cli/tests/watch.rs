@@ -40,6 +40,8 @@ fn serve_watch_deploys_swaps_under_load_and_honours_rollback() {
     let store = root.join("store");
     fs::create_dir_all(&repo).unwrap();
     let holdout = holdout();
+    let admin_tokens = root.join("admin-tokens");
+    fs::write(&admin_tokens, "# chat-ops bot\nadmin-secret\n").unwrap();
     let mut server = Server::start(
         &store,
         &[
@@ -49,6 +51,8 @@ fn serve_watch_deploys_swaps_under_load_and_honours_rollback() {
             &holdout,
             "--every",
             "30s",
+            "--admin-token-file",
+            admin_tokens.to_str().unwrap(),
         ],
     );
     let addr = server.addr;
@@ -129,10 +133,8 @@ fn serve_watch_deploys_swaps_under_load_and_honours_rollback() {
         }
         request.send(addr)
     };
-    assert_eq!(
-        admin("/admin/watch", r#"{"enabled":false}"#, None).status,
-        401
-    );
+    let anonymous = admin("/admin/watch", r#"{"enabled":false}"#, None);
+    assert_eq!(anonymous.status, 401, "{}", anonymous.text());
     assert_eq!(
         admin("/admin/watch", r#"{"enabled":false}"#, Some("wrong")).status,
         401
