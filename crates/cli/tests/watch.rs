@@ -102,6 +102,24 @@ fn serve_watch_deploys_swaps_under_load_and_honours_rollback() {
         assert!(seen[..first].iter().all(|v| v == V1) && seen[first..].iter().all(|v| v == V2));
     }
 
+    let metrics = Request::get("/metrics").send(addr).text();
+    assert!(
+        metrics.contains("litecnn_deploys_total{result=\"promoted\"} 2"),
+        "{metrics}"
+    );
+    // The record over HTTP is what the CLI prints.
+    let history = Request::get("/v1/history?limit=10").send(addr).json();
+    let versions: Vec<&str> = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["version"].as_str().unwrap())
+        .collect();
+    assert_eq!(versions, [V2, V1]);
+    assert_eq!(history[0]["result"], "promoted");
+    assert_eq!(Request::get("/v1/history?limit=x").send(addr).status, 400);
+    let over_http = Request::get("/v1/status").send(addr).json();
+    assert_eq!(over_http["current"]["version"], V2);
     let out = litecnn(&["status", "--json", "--store", store.to_str().unwrap()]);
     assert!(out.status.success(), "{}", stderr(&out));
     let status: Value = serde_json::from_slice(&out.stdout).unwrap();

@@ -105,6 +105,16 @@ impl Ended {
         }
     }
 
+    /// The history's name for how it ended; `None` when nothing was attempted.
+    pub fn result(&self) -> Option<&'static str> {
+        match self {
+            Ended::Nothing(_) => None,
+            Ended::Promoted(_) => Some("promoted"),
+            Ended::Rejected(_) => Some("rejected"),
+            Ended::Failed(_) | Ended::FailedAgain(_) => Some("failed"),
+        }
+    }
+
     /// One line for logs and the watcher's heartbeat.
     pub fn summary(&self) -> String {
         match self {

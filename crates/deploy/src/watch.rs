@@ -108,9 +108,15 @@ pub fn watch(
 fn wait(deployer: &mut Deployer, every: Duration, control: &WatchControl) -> bool {
     let start = Instant::now();
     let slice = Duration::from_millis(200);
+    let enabled = control.enabled();
     loop {
+        // Stop, deploy-now and pause/resume are acted on (and shown in the heartbeat) at once;
+        // a resumed watcher looks at its source straight away.
         if control.stopped() || *control.now.lock().unwrap_or_else(|e| e.into_inner()) {
             return false;
+        }
+        if control.enabled() != enabled {
+            return control.enabled();
         }
         let left = every.saturating_sub(start.elapsed());
         if left.is_zero() {

@@ -9,6 +9,8 @@ use std::time::Duration;
 
 use crate::admin::AdminActions;
 use crate::auth::{TokenError, Tokens};
+use crate::metrics::DeployCounter;
+use crate::record::DeployRecord;
 use crate::tls::{self, TlsError, TlsFiles};
 
 /// DESIGN §9 defaults.
@@ -59,6 +61,10 @@ pub struct ServeConfig {
     pub admin_tokens: Option<Tokens>,
     /// What the admin routes act on (the deployer, wired by the binary).
     pub admin: Option<Arc<dyn AdminActions>>,
+    /// Deploy attempts of the in-process deployer, exposed in `/metrics`.
+    pub deploys: DeployCounter,
+    /// The store's deploy record behind `/v1/history` and `/v1/status`.
+    pub record: Option<Arc<dyn DeployRecord>>,
     pub limits: Limits,
     /// A store whose `current` file is watched for promotions (see [`crate::store`]).
     pub store: Option<PathBuf>,
@@ -77,6 +83,8 @@ pub struct ServeOptions {
     pub token_file: Option<PathBuf>,
     pub admin_token_file: Option<PathBuf>,
     pub admin: Option<Arc<dyn AdminActions>>,
+    pub deploys: DeployCounter,
+    pub record: Option<Arc<dyn DeployRecord>>,
     pub limits: Limits,
     pub store: Option<PathBuf>,
     pub tls: Option<TlsFiles>,
@@ -136,6 +144,8 @@ impl ServeConfig {
             tokens,
             admin_tokens,
             admin: options.admin,
+            deploys: options.deploys,
+            record: options.record,
             limits,
             store: options.store,
             tls,

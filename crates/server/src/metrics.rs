@@ -61,6 +61,26 @@ struct SwapLabels {
 
 type Histograms<L> = Family<L, Histogram, fn() -> Histogram>;
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct DeployLabels {
+    result: String,
+}
+
+/// Deploy attempts by result (`promoted`, `rejected`, `failed`, `rollback`), counted by the
+/// deployer running in this process (`serve --watch`, the admin routes). Cloning shares it.
+#[derive(Clone, Debug, Default)]
+pub struct DeployCounter(Family<DeployLabels, Counter>);
+
+impl DeployCounter {
+    pub fn count(&self, result: &str) {
+        self.0
+            .get_or_create(&DeployLabels {
+                result: result.to_owned(),
+            })
+            .inc();
+    }
+}
+
 pub struct Metrics {
     registry: Registry,
     requests: Family<RequestLabels, Counter>,
@@ -78,6 +98,11 @@ fn latency_histogram() -> Histogram {
 
 impl Metrics {
     pub fn new() -> Metrics {
+        Metrics::with_deploys(DeployCounter::default())
+    }
+
+    /// Metrics that also expose `deploys`, counted elsewhere in the process.
+    pub fn with_deploys(deploys: DeployCounter) -> Metrics {
         let mut registry = Registry::with_prefix("litecnn");
         let requests = Family::<RequestLabels, Counter>::default();
         registry.register(
@@ -112,6 +137,11 @@ impl Metrics {
             "model_swaps",
             "Model swaps attempted by the server, by result (ok, failed)",
             swaps.clone(),
+        );
+        registry.register(
+            "deploys",
+            "Deploy attempts by this process's deployer, by result",
+            deploys.0,
         );
         Metrics {
             registry,

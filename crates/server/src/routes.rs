@@ -17,6 +17,7 @@ use crate::error::ApiError;
 use crate::metrics::{CONTENT_TYPE as METRICS_TYPE, track};
 use crate::predict::predict;
 use crate::rate_limit::limit_rate;
+use crate::record;
 use crate::state::AppState;
 use crate::v2;
 
@@ -30,6 +31,7 @@ pub fn build_router(state: AppState) -> Router {
         .route("/metrics", get(metrics))
         .merge(v2::routes())
         .merge(admin::routes())
+        .merge(record::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))

@@ -23,7 +23,7 @@ impl AppState {
     /// Starts the inference workers (`config.threads` of them, behind a queue of
     /// `config.limits.queue`).
     pub fn new(config: ServeConfig, slot: Arc<ModelSlot>) -> std::io::Result<AppState> {
-        let metrics = Arc::new(Metrics::new());
+        let metrics = Arc::new(Metrics::with_deploys(config.deploys.clone()));
         let workers = Workers::start(
             config.threads,
             config.limits.queue,

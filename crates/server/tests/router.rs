@@ -44,6 +44,8 @@ fn config(threads: usize, limits: Limits) -> ServeConfig {
         tokens: None,
         admin_tokens: None,
         admin: None,
+        deploys: Default::default(),
+        record: None,
         limits,
         store: None,
         tls: None,

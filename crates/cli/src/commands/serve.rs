@@ -13,10 +13,12 @@ use std::time::Duration;
 
 use anyhow::Context;
 use litecnn_deploy::{Deployer, Ended, LogReporter, WatchControl};
-use litecnn_server::{Limits, LoadedModel, ModelSlot, ServeConfig, ServeOptions, TlsFiles, store};
+use litecnn_server::{
+    DeployCounter, Limits, LoadedModel, ModelSlot, ServeConfig, ServeOptions, TlsFiles, store,
+};
 
 use crate::cli::ServeArgs;
-use crate::commands::admin::DeployerAdmin;
+use crate::commands::admin::{DeployerAdmin, StoreRecord};
 use crate::commands::default_threads;
 use crate::commands::deploy::{default_store, deploy_options};
 use crate::demo;
@@ -24,12 +26,13 @@ use crate::demo;
 pub fn serve(args: &ServeArgs) -> anyhow::Result<()> {
     init_logging();
     let store = args.store.clone().or_else(default_store);
+    let deploys = DeployCounter::default();
     let control = match &args.watch {
         Some(source) => {
             let store = store
                 .as_deref()
                 .context("--watch needs a store (--store DIR)")?;
-            Some(watch_in_background(source, store, args)?)
+            Some(watch_in_background(source, store, args, deploys.clone())?)
         }
         None => None,
     };
@@ -37,6 +40,7 @@ pub fn serve(args: &ServeArgs) -> anyhow::Result<()> {
         store: store.clone(),
         control,
         hooks: deploy_options("-", &args.deploy, false)?.notify,
+        deploys: deploys.clone(),
     };
     let config = ServeConfig::new(ServeOptions {
         host: args.host,
@@ -45,6 +49,10 @@ pub fn serve(args: &ServeArgs) -> anyhow::Result<()> {
         token_file: args.token_file.clone(),
         admin_token_file: args.admin_token_file.clone(),
         admin: Some(Arc::new(admin)),
+        deploys,
+        record: store
+            .clone()
+            .map(|store| Arc::new(StoreRecord { store }) as Arc<dyn litecnn_server::DeployRecord>),
         limits: Limits {
             max_body_bytes: args.max_body_bytes,
             max_pixels: args.max_pixels,
@@ -91,6 +99,7 @@ fn watch_in_background(
     source: &str,
     store: &Path,
     args: &ServeArgs,
+    deploys: DeployCounter,
 ) -> anyhow::Result<Arc<WatchControl>> {
     let opts = deploy_options(source, &args.deploy, false)?;
     let mut deployer = Deployer::new(store, opts, Arc::new(LogReporter::default()))?;
@@ -101,6 +110,9 @@ fn watch_in_background(
         .name("litecnn-deployer".into())
         .spawn(move || {
             litecnn_deploy::watch(&mut deployer, every, &looping, |ended| {
+                if let Some(result) = ended.result() {
+                    deploys.count(result);
+                }
                 if !matches!(ended, Ended::Nothing(_)) {
                     tracing::info!("deploy: {}", ended.summary());
                 }
