@@ -63,14 +63,17 @@ pub fn deploy_options(
     opts.convert = args.convert.clone();
     opts.settle = args.settle;
     opts.keep = args.keep;
-    opts.notify = args
-        .notify
-        .iter()
-        .map(|n| Webhook::parse(n))
-        .collect::<Result<_, _>>()
-        .map_err(anyhow::Error::msg)?;
+    opts.notify = webhooks(&args.notify)?;
     opts.force = force;
     Ok(opts)
+}
+
+/// The `--notify` targets.
+pub fn webhooks(specs: &[String]) -> anyhow::Result<Vec<Webhook>> {
+    specs
+        .iter()
+        .map(|n| Webhook::parse(n).map_err(anyhow::Error::msg))
+        .collect()
 }
 
 /// A progress bar on a terminal, log lines otherwise.

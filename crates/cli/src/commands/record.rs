@@ -2,19 +2,14 @@
 //! walking back the store's deploy record.
 
 use anyhow::Context;
-use litecnn_deploy::{AttemptRecord, History, Store, Webhook};
+use litecnn_deploy::{AttemptRecord, History, Store};
 
 use crate::cli::{HistoryArgs, RollbackArgs, StatusArgs};
-use crate::commands::deploy::store_dir;
+use crate::commands::deploy::{store_dir, webhooks};
 
 pub fn rollback(args: &RollbackArgs) -> anyhow::Result<()> {
     let store = store_dir(&args.store)?;
-    let hooks = args
-        .notify
-        .iter()
-        .map(|n| Webhook::parse(n))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(anyhow::Error::msg)?;
+    let hooks = webhooks(&args.notify)?;
     let record = litecnn_deploy::rollback(&store, args.to.as_deref(), &hooks)?;
     eprintln!(
         "rolled back: {}",

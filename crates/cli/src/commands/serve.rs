@@ -20,7 +20,7 @@ use litecnn_server::{
 use crate::cli::ServeArgs;
 use crate::commands::admin::{DeployerAdmin, StoreRecord};
 use crate::commands::default_threads;
-use crate::commands::deploy::{default_store, deploy_options};
+use crate::commands::deploy::{default_store, deploy_options, webhooks};
 use crate::demo;
 
 pub fn serve(args: &ServeArgs) -> anyhow::Result<()> {
@@ -39,7 +39,7 @@ pub fn serve(args: &ServeArgs) -> anyhow::Result<()> {
     let admin = DeployerAdmin {
         store: store.clone(),
         control,
-        hooks: deploy_options("-", &args.deploy, false)?.notify,
+        hooks: webhooks(&args.deploy.notify)?,
         deploys: deploys.clone(),
     };
     let config = ServeConfig::new(ServeOptions {

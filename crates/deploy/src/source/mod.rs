@@ -173,6 +173,15 @@ impl fmt::Display for SourceError {
 
 impl std::error::Error for SourceError {}
 
+/// `stat`'s convention: a file that is not there is `Ok(None)`, not an error.
+pub(crate) fn absent_as_none<T>(result: Result<T, SourceError>) -> Result<Option<T>, SourceError> {
+    match result {
+        Ok(value) => Ok(Some(value)),
+        Err(e) if e.kind == SourceErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 /// Joins a root-relative directory and a name into a root-relative path.
 pub fn join(dir: &str, name: &str) -> String {
     if dir.is_empty() {

@@ -14,7 +14,7 @@ use object_store::{
 };
 
 use super::remote_path::remote_join;
-use super::{DirEntry, FileMeta, Source, SourceError, SourceErrorKind};
+use super::{DirEntry, FileMeta, Source, SourceError, SourceErrorKind, absent_as_none};
 
 /// Client timeouts, in object_store's config syntax. A dead endpoint must not hang an attempt
 /// (connect), nor a stalled body (read, per chunk); but a large model on a slow link may take
@@ -90,16 +90,13 @@ impl Source for S3Source {
 
     fn stat(&mut self, rel: &str) -> Result<Option<FileMeta>, SourceError> {
         let key = self.key(rel)?;
-        match self
+        let head = self
             .runtime
-            .block_on(self.store.head(&Path::from(key.as_str())))
-        {
-            Ok(meta) => Ok(Some(meta_of(&meta))),
-            Err(e) => match map_error(&self.url(&key), &e) {
-                e if e.kind == SourceErrorKind::NotFound => Ok(None),
-                e => Err(e),
-            },
-        }
+            .block_on(self.store.head(&Path::from(key.as_str())));
+        absent_as_none(
+            head.map(|meta| meta_of(&meta))
+                .map_err(|e| map_error(&self.url(&key), &e)),
+        )
     }
 
     fn fetch(

@@ -17,7 +17,9 @@ use russh_sftp::client::fs::Metadata;
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
 use super::remote_path::remote_join;
-use super::{DirEntry, FileMeta, Source, SourceError, SourceErrorKind, SourceOptions};
+use super::{
+    DirEntry, FileMeta, Source, SourceError, SourceErrorKind, SourceOptions, absent_as_none,
+};
 use connect::{Endpoint, Session};
 pub use host_key::HostKeyPolicy;
 
@@ -123,13 +125,12 @@ impl Source for SshSource {
     fn stat(&mut self, rel: &str) -> Result<Option<FileMeta>, SourceError> {
         let path = self.path(rel)?;
         let target = self.endpoint.target();
-        self.run(async |sftp| match sftp.metadata(path.as_str()).await {
-            Ok(m) => Ok(Some(meta_of(&m))),
-            Err(e) => match errors::sftp(&target, &path, &e) {
-                e if e.kind == SourceErrorKind::NotFound => Ok(None),
-                e => Err(e),
-            },
-        })
+        absent_as_none(self.run(async |sftp| {
+            sftp.metadata(path.as_str())
+                .await
+                .map(|m| meta_of(&m))
+                .map_err(|e| errors::sftp(&target, &path, &e))
+        }))
     }
 
     fn fetch(
