@@ -9,9 +9,7 @@ client's default) and with JSON tensors must both equal ``litecnn run`` on the s
 
 from __future__ import annotations
 
-import os
 import subprocess
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,7 +25,6 @@ TOKEN = "oip-test-token"
 SHAPE = (2, 3, 64, 64)
 CLASSES = 10
 TOLERANCE = 1e-5
-START_TIMEOUT_S = 60
 
 
 def auth() -> dict[str, str]:
@@ -37,51 +34,18 @@ def auth() -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def litecnn_bin() -> Path:
-    value = os.environ.get("LITECNN_BIN")
-    if not value:
-        pytest.fail("$LITECNN_BIN is not set: run the tests through ./scripts/test", False)
-    path = Path(value)
-    if not (path.is_file() and os.access(path, os.X_OK)):
-        pytest.fail(f"$LITECNN_BIN={value} is not an executable file", False)
-    return path
-
-
-@pytest.fixture(scope="module")
 def version() -> str:
     return (MODEL_DIR / "LATEST").read_text().strip()
 
 
 @pytest.fixture(scope="module")
-def server(litecnn_bin: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """`litecnn serve` with a token file; yields its `host:port`."""
+def server(launch_server, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """`litecnn serve` with a token file; its `host:port`."""
     tmp = tmp_path_factory.mktemp("oip")
     tokens = tmp / "tokens"
     tokens.write_text(f"{TOKEN}\n")
-    cmd = [str(litecnn_bin), "serve", "--host", "127.0.0.1", "--port", "0", "--threads", "2"]
-    cmd += ["--token-file", str(tokens)]
-    env = {**os.environ, "LITECNN_STORE": str(tmp / "store"), "XDG_CACHE_HOME": str(tmp)}
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, text=True)
-    try:
-        address = _announced_address(proc)
-        yield address
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-
-
-def _announced_address(proc: subprocess.Popen) -> str:
-    """The address of the server's first stdout line; the rest of its output is drained."""
-    lines: list[str] = []
-    reader = threading.Thread(target=lambda: lines.append(proc.stdout.readline()), daemon=True)
-    reader.start()
-    reader.join(START_TIMEOUT_S)
-    first = lines[0].strip() if lines else ""
-    prefix = "listening on http://"
-    if not first.startswith(prefix):
-        pytest.fail(f"the server did not announce its address: {first!r}", False)
-    threading.Thread(target=proc.stdout.read, daemon=True).start()
-    return first.removeprefix(prefix)
+    env = {"LITECNN_STORE": str(tmp / "store"), "XDG_CACHE_HOME": str(tmp)}
+    return launch_server("--threads", "2", "--token-file", str(tokens), env=env)
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,7 @@
 //! Bearer tokens (DESIGN §5, §9): a token file holds one token per line, trimmed, blank and `#`
-//! lines skipped; an empty file is an error. `/health`, `/ready` and `/v2/health/*` are always
-//! open; with tokens, every other route (including `/metrics` and unknown paths) needs
-//! `Authorization: Bearer <token>`.
+//! lines skipped; an empty file is an error. `/health`, `/ready`, `/v2/health/*` and the
+//! dashboard's page and static files (no data in them) are always open; with tokens, every
+//! other route (including `/metrics` and unknown paths) needs `Authorization: Bearer <token>`.
 
 use std::path::Path;
 
@@ -63,7 +63,9 @@ impl Tokens {
 
 /// Paths that never need a token.
 pub fn is_open(path: &str) -> bool {
-    matches!(path, "/health" | "/ready") || path.starts_with("/v2/health/")
+    matches!(path, "/health" | "/ready")
+        || path.starts_with("/v2/health/")
+        || crate::dashboard::is_page(path)
 }
 
 /// The middleware: lets open paths through, then requires a known bearer token.

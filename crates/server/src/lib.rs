@@ -17,7 +17,8 @@
 //! [`predict`] (the `/predict` handler), [`v2`] (the Open Inference Protocol), [`error`] (the
 //! status-code table), [`auth`], [`metrics`], [`workers`], [`model`] ([`LoadedModel`]),
 //! [`slot`] ([`ModelSlot`], hot swap), [`store`] (reads and watches a store's `current`),
-//! [`tls`] (certificate and key), [`rate_limit`] (per-client token buckets), [`serve`] (bind,
+//! [`tls`] (certificate and key), [`dashboard`] (the web page at `/`), [`traffic`] (the
+//! live charts' ring of samples), [`rate_limit`] (per-client token buckets), [`serve`] (bind,
 //! HTTP or HTTPS, shutdown with a deadline).
 //!
 //! Architecture invariant: the async runtime never decodes an image or a tensor, nor runs a
@@ -27,6 +28,7 @@
 pub mod admin;
 pub mod auth;
 pub mod config;
+pub mod dashboard;
 pub mod error;
 pub mod metrics;
 pub mod model;
@@ -39,6 +41,7 @@ pub mod slot;
 pub mod state;
 pub mod store;
 pub mod tls;
+pub mod traffic;
 pub mod v2;
 pub mod workers;
 

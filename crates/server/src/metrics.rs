@@ -219,8 +219,12 @@ pub async fn track(State(state): State<AppState>, request: Request, next: Next) 
         "{method} {path} {status} {:.1} ms",
         start.elapsed().as_secs_f64() * 1e3
     );
+    let elapsed = start.elapsed();
+    if crate::traffic::is_inference(&route) {
+        state.traffic.record(status, elapsed);
+    }
     state
         .metrics
-        .observe_request(route, method, status, start.elapsed());
+        .observe_request(route, method, status, elapsed);
     response
 }

@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 
 use crate::admin::{self, require_admin};
 use crate::auth::require_token;
+use crate::dashboard;
 use crate::error::ApiError;
 use crate::metrics::{CONTENT_TYPE as METRICS_TYPE, track};
 use crate::predict::predict;
@@ -32,6 +33,7 @@ pub fn build_router(state: AppState) -> Router {
         .merge(v2::routes())
         .merge(admin::routes())
         .merge(record::routes())
+        .merge(dashboard::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))

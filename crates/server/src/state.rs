@@ -7,6 +7,7 @@ use crate::config::ServeConfig;
 use crate::metrics::Metrics;
 use crate::rate_limit::RateLimiter;
 use crate::slot::ModelSlot;
+use crate::traffic::TrafficRing;
 use crate::workers::Workers;
 
 #[derive(Clone)]
@@ -15,6 +16,8 @@ pub struct AppState {
     pub slot: Arc<ModelSlot>,
     pub workers: Arc<Workers>,
     pub metrics: Arc<Metrics>,
+    /// The last minutes of inference traffic, for the dashboard's charts.
+    pub traffic: Arc<TrafficRing>,
     /// `Some` with `--rate-limit`.
     pub rate_limiter: Option<Arc<RateLimiter>>,
 }
@@ -39,6 +42,7 @@ impl AppState {
             slot,
             workers: Arc::new(workers),
             metrics,
+            traffic: Arc::new(TrafficRing::default()),
         })
     }
 }

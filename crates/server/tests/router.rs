@@ -149,6 +149,7 @@ async fn a_full_queue_is_overloaded_and_a_stuck_request_times_out() {
         workers: Arc::new(workers),
         metrics,
         rate_limiter: None,
+        traffic: Default::default(),
     };
 
     let (status, retry, body) = call(&state, post_png(image())).await;
@@ -218,4 +219,82 @@ async fn admin_routes_are_off_without_an_admin_token_file() {
                 .contains("--admin-token-file")
         );
     }
+}
+
+#[tokio::test]
+async fn the_dashboard_is_open_but_its_data_needs_the_token_and_counts_only_inference() {
+    let mut config = config(1, Limits::default());
+    config.tokens = Some(litecnn_server::auth::Tokens::parse("secret\n").unwrap());
+    let slot = Arc::new(ModelSlot::empty());
+    let state = AppState::new(config, slot.clone()).unwrap();
+    slot.store(litecnn_server::LoadedModel::load(&bundle(V1)).unwrap());
+    let with_token = |r: axum::http::request::Builder| r.header("authorization", "Bearer secret");
+
+    for (path, kind) in [
+        ("/", "text/html"),
+        ("/dashboard/app.js", "text/javascript"),
+        ("/dashboard/style.css", "text/css"),
+        ("/dashboard/icon.svg", "image/svg+xml"),
+    ] {
+        let response = build_router(state.clone())
+            .oneshot(get(path))
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        let headers = response.headers();
+        assert!(headers["content-type"].to_str().unwrap().starts_with(kind));
+        assert!(
+            headers["content-security-policy"]
+                .to_str()
+                .unwrap()
+                .contains("script-src 'self'")
+        );
+    }
+    let (status, _, _) = call(&state, get("/dashboard/secrets.txt")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _, _) = call(&state, get("/v1/traffic")).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+    let png = |r: axum::http::request::Builder| {
+        with_token(r.uri("/predict").method("POST")).header("content-type", "image/png")
+    };
+    call(
+        &state,
+        png(Request::builder()).body(Body::from(image())).unwrap(),
+    )
+    .await;
+    call(
+        &state,
+        png(Request::builder())
+            .body(Body::from("not an image"))
+            .unwrap(),
+    )
+    .await;
+    // The dashboard polling its own data is not traffic.
+    for _ in 0..3 {
+        call(
+            &state,
+            with_token(Request::get("/v1/model"))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    }
+    let request = with_token(Request::get("/v1/traffic"))
+        .body(Body::empty())
+        .unwrap();
+    let (status, _, traffic) = call(&state, request).await;
+    assert_eq!(status, StatusCode::OK);
+    let samples = traffic["samples"].as_array().unwrap();
+    let sum = |key: &str| {
+        samples
+            .iter()
+            .map(|s| s[key].as_u64().unwrap())
+            .sum::<u64>()
+    };
+    assert_eq!(
+        (sum("requests"), sum("client_errors"), sum("server_errors")),
+        (2, 1, 0)
+    );
+    assert_eq!(traffic["interval_s"], 2.0);
 }
