@@ -159,6 +159,21 @@ def test_history_shows_promotion_and_rejection_with_reasons(browser, deployed) -
     page.close()
 
 
+LAYOUT_SHIFTS = """since => new Promise(resolve => new PerformanceObserver(list => resolve(
+    list.getEntries().filter(e => e.startTime > since && !e.hadRecentInput).map(e => e.value)
+)).observe({type: "layout-shift", buffered: true}))"""
+
+
+def test_refreshing_data_does_not_shift_the_layout(browser, deployed) -> None:
+    page, console = open_page(browser, deployed)
+    loaded = page.evaluate("performance.now()")
+    page.wait_for_timeout(5500)  # every panel refreshed at least once, the charts twice
+    shifts = page.evaluate(LAYOUT_SHIFTS, loaded)
+    assert sum(shifts) < 0.001, f"layout shifts after the first render: {shifts}"
+    assert console.errors == [], console.errors
+    page.close()
+
+
 def test_live_traffic_is_drawn_from_the_servers_samples(browser, deployed) -> None:
     photo = HOLDOUT / "Sneaker" / "t10k-00009.png"
     for _ in range(30):
