@@ -19,6 +19,7 @@ mod model;
 mod naming;
 mod ops;
 mod shapes;
+mod stream;
 mod tensor;
 mod toposort;
 mod value_info;
@@ -43,9 +44,10 @@ pub fn load_file(path: &Path) -> Result<Graph, LoadError> {
 
 /// [`load_file`], also returning the model's header facts.
 pub fn load_file_with_info(path: &Path) -> Result<(Graph, ModelInfo), LoadError> {
-    // The file's bytes are dropped once decoded, before the weights are converted.
-    let model = model::decode(&read_file(path)?)?;
-    import_model(model)
+    // Streamed: the weights are decoded from the file one tensor at a time, never held twice.
+    let (file, len) = open_file(path)?;
+    let model = stream::decode_model(std::io::BufReader::new(file), len)?;
+    import_model(model::check(model)?)
 }
 
 /// Loads a serialized ONNX model into an IR graph.
@@ -88,13 +90,18 @@ pub fn read_tensor_file(path: &Path) -> Result<Tensor, LoadError> {
 
 /// The file's bytes, refusing files larger than [`MAX_FILE_BYTES`] before reading them.
 fn read_file(path: &Path) -> Result<Vec<u8>, LoadError> {
-    let io = |e: std::io::Error| {
-        LoadError::new(
-            ErrorKind::Io,
-            format!("cannot read {}: {e}", path.display()),
-        )
-    };
-    let len = std::fs::metadata(path).map_err(io)?.len();
+    use std::io::Read;
+    let (mut file, len) = open_file(path)?;
+    let mut bytes = Vec::with_capacity(len as usize);
+    file.read_to_end(&mut bytes)
+        .map_err(|e| io_error(path, e))?;
+    Ok(bytes)
+}
+
+/// The open file and its length, refusing files larger than [`MAX_FILE_BYTES`].
+fn open_file(path: &Path) -> Result<(std::fs::File, u64), LoadError> {
+    let file = std::fs::File::open(path).map_err(|e| io_error(path, e))?;
+    let len = file.metadata().map_err(|e| io_error(path, e))?.len();
     if len > MAX_FILE_BYTES {
         let msg = format!(
             "{} is {len} bytes; the limit is {MAX_FILE_BYTES}",
@@ -102,5 +109,12 @@ fn read_file(path: &Path) -> Result<Vec<u8>, LoadError> {
         );
         return Err(LoadError::new(ErrorKind::TooLarge, msg));
     }
-    std::fs::read(path).map_err(io)
+    Ok((file, len))
+}
+
+fn io_error(path: &Path, e: std::io::Error) -> LoadError {
+    LoadError::new(
+        ErrorKind::Io,
+        format!("cannot read {}: {e}", path.display()),
+    )
 }

@@ -34,6 +34,11 @@ pub fn decode(bytes: &[u8]) -> Result<ModelProto, LoadError> {
             "file is not an ONNX model: protobuf decode failed: {e}"
         ),
     };
+    check(model)
+}
+
+/// Refuses a decoded message that is not a model.
+pub fn check(model: ModelProto) -> Result<ModelProto, LoadError> {
     // Arbitrary bytes sometimes decode as a message of unknown fields; a model has these two.
     if model.ir_version.is_none() || model.graph.is_none() {
         bail!(
