@@ -152,25 +152,76 @@ fn check_finite(output: &Tensor, file: &str) -> Result<(), GoldenError> {
 }
 
 /// Runs the model on the golden input and compares.
+///
+/// A model whose batch is free runs one sample at a time: a server checks the golden file
+/// while it loads, and a batch of n would need n times the activation memory for that moment.
 pub fn check(
     model: &Model,
     manifest: &Manifest,
     golden: Golden,
 ) -> Result<GoldenReport, GoldenError> {
-    let outputs = model.run(vec![golden.input]).map_err(GoldenError::Run)?;
-    let ours = output_index(model, manifest)
-        .and_then(|i| outputs.into_iter().nth(i))
-        .ok_or_else(|| GoldenError::NoOutput(manifest.model.output.clone()))?;
-    if ours.shape() != golden.output.shape() {
+    let batches = if fixed_batch(model) {
+        vec![golden.input]
+    } else {
+        samples(golden.input)
+    };
+    let mut ours = Vec::with_capacity(golden.output.len());
+    let mut rows = 0;
+    for batch in batches {
+        let output = run_one(model, manifest, batch)?;
+        rows += output.shape().first().copied().unwrap_or(0);
+        let shape = [rows, golden.output.shape()[1]];
+        if output.rank() != 2 || output.shape()[1] != shape[1] || rows > golden.output.shape()[0] {
+            return Err(GoldenError::OutputShape {
+                ours: output.shape().to_vec(),
+                golden: golden.output.shape().to_vec(),
+            });
+        }
+        ours.extend_from_slice(
+            output
+                .as_f32()
+                .ok_or(GoldenError::OutputType(output.dtype()))?,
+        );
+    }
+    if rows != golden.output.shape()[0] {
         return Err(GoldenError::OutputShape {
-            ours: ours.shape().to_vec(),
+            ours: vec![rows, golden.output.shape()[1]],
             golden: golden.output.shape().to_vec(),
         });
     }
-    let ours_data = ours.as_f32().ok_or(GoldenError::OutputType(ours.dtype()))?;
     let (atol, rtol) = (manifest.golden.atol, manifest.golden.rtol);
     let classes = golden.output.shape()[1];
-    compare(ours_data, values(&golden.output), classes, atol, rtol)
+    compare(&ours, values(&golden.output), classes, atol, rtol)
+}
+
+fn run_one(model: &Model, manifest: &Manifest, input: Tensor) -> Result<Tensor, GoldenError> {
+    let outputs = model.run(vec![input]).map_err(GoldenError::Run)?;
+    output_index(model, manifest)
+        .and_then(|i| outputs.into_iter().nth(i))
+        .ok_or_else(|| GoldenError::NoOutput(manifest.model.output.clone()))
+}
+
+/// True when the model's input declares a fixed batch size: it must get the batch whole.
+fn fixed_batch(model: &Model) -> bool {
+    let first = model
+        .inputs()
+        .first()
+        .and_then(|v| v.shape.as_ref()?.first().cloned());
+    matches!(first, Some(litecnn_engine::Dim::Known(_)))
+}
+
+/// `[n, …]` as n tensors `[1, …]`.
+fn samples(input: Tensor) -> Vec<Tensor> {
+    let n = input.shape()[0];
+    let mut shape = input.shape().to_vec();
+    shape[0] = 1;
+    let data = values(&input);
+    let per = data.len() / n.max(1);
+    data.chunks_exact(per.max(1))
+        .map(|sample| Tensor::from_f32(shape.clone(), sample.to_vec()))
+        .collect::<Result<_, _>>()
+        // Read checked the input is [n, 3, H, W] f32, so each chunk fits its shape.
+        .unwrap_or_else(|_| vec![input])
 }
 
 /// Elementwise `|ours − golden| ≤ atol + rtol·|golden|` over `[n, classes]` row-major data.
