@@ -3,5 +3,6 @@
 //! engine runs by default: a GEMM-based convolution, dedicated depthwise loops and fused
 //! epilogues, with the instruction set chosen at run time.
 
+pub mod allocator;
 pub mod fast;
 pub mod reference;

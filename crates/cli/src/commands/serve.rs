@@ -23,8 +23,16 @@ use crate::commands::default_threads;
 use crate::commands::deploy::{default_store, deploy_options, webhooks};
 use crate::demo;
 
+/// One arena for the async runtime's side, one for the inference side.
+const SERVER_MALLOC_ARENAS: u16 = 2;
+
 pub fn serve(args: &ServeArgs) -> anyhow::Result<()> {
     init_logging();
+    // Fewer malloc arenas, so each thread's freed buffers are not kept apart (see the module);
+    // a MALLOC_ARENA_MAX the user set wins.
+    if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
+        litecnn_kernels::allocator::limit_arenas(SERVER_MALLOC_ARENAS);
+    }
     let store = args.store.clone().or_else(default_store);
     let deploys = DeployCounter::default();
     let control = match &args.watch {
