@@ -104,11 +104,11 @@ pub fn eval_with(
         Op::Binary(b) => elementwise::eval_binary(kernels, *b, inputs),
         Op::PRelu => elementwise::eval_prelu(inputs),
         Op::Clip => elementwise::eval_clip(inputs),
-        Op::MaxPool(p) => pool::eval_max_pool(p, inputs, num_outputs),
+        Op::MaxPool(p) => pool::eval_max_pool(kernels, p, inputs, num_outputs),
         Op::AveragePool {
             pool,
             count_include_pad,
-        } => pool::eval_average_pool(pool, *count_include_pad, inputs),
+        } => pool::eval_average_pool(kernels, pool, *count_include_pad, inputs),
         Op::GlobalAveragePool => pool::eval_global_average_pool(inputs),
         Op::GlobalMaxPool => pool::eval_global_max_pool(inputs),
         Op::Gemm {

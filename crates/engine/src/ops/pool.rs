@@ -1,4 +1,4 @@
-//! MaxPool, AveragePool, GlobalAveragePool and GlobalMaxPool on the reference kernels, and
+//! MaxPool, AveragePool (fast or reference kernels), GlobalAveragePool and GlobalMaxPool, and
 //! their shape inference (window sizes come from the same rule as execution, via
 //! [`super::conv::infer_window_dims`]).
 
@@ -9,7 +9,7 @@ use litecnn_kernels::reference::pool::{
 use super::conv::{infer_window_dims, window_params};
 use super::elementwise::{expect_f32_facts, f32_input, f32_tensor, i64_tensor};
 use super::operands::show;
-use super::{Facts, OpError, required_facts};
+use super::{Facts, Kernels, OpError, required_facts};
 use crate::ir::{Dim, PoolAttrs};
 use crate::op_bail;
 use crate::tensor::{DType, Tensor};
@@ -28,24 +28,29 @@ fn pool_input<'a>(
 }
 
 fn eval_pool(
+    kernels: Kernels,
     p: &PoolAttrs,
     kind: PoolKind,
     inputs: &[Option<&Tensor>],
 ) -> Result<Vec<Tensor>, OpError> {
     let (geometry, xv) = pool_input(p, inputs)?;
-    let y = pool(&geometry, kind, xv)?;
+    let y = match kernels {
+        Kernels::Fast => litecnn_kernels::fast::pool::pool(&geometry, kind, xv)?,
+        Kernels::Reference => pool(&geometry, kind, xv)?,
+    };
     Ok(vec![f32_tensor(geometry.output_shape(), y)?])
 }
 
 /// MaxPool: Y, and when a second output is asked for, ONNX's `Indices`. The indices cost a
 /// second buffer, so they are computed only on request.
 pub(super) fn eval_max_pool(
+    kernels: Kernels,
     p: &PoolAttrs,
     inputs: &[Option<&Tensor>],
     num_outputs: usize,
 ) -> Result<Vec<Tensor>, OpError> {
     match num_outputs {
-        0 | 1 => eval_pool(p, PoolKind::Max, inputs),
+        0 | 1 => eval_pool(kernels, p, PoolKind::Max, inputs),
         // The IR has no `storage_order` yet, so the indices are always row-major (its default).
         2 => eval_max_pool_with_indices(p, inputs, false),
         n => op_bail!("MaxPool has at most 2 outputs (Y, Indices), {n} were asked for"),
@@ -69,11 +74,17 @@ fn eval_max_pool_with_indices(
 }
 
 pub(super) fn eval_average_pool(
+    kernels: Kernels,
     pool: &PoolAttrs,
     count_include_pad: bool,
     inputs: &[Option<&Tensor>],
 ) -> Result<Vec<Tensor>, OpError> {
-    eval_pool(pool, PoolKind::Average { count_include_pad }, inputs)
+    eval_pool(
+        kernels,
+        pool,
+        PoolKind::Average { count_include_pad },
+        inputs,
+    )
 }
 
 fn eval_global(kind: GlobalPoolKind, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>, OpError> {
@@ -194,9 +205,12 @@ mod tests {
     fn max_pool_same_upper_and_infer_agree() {
         let x = Tensor::from_f32(vec![1, 1, 3, 3], (1..=9).map(|v| v as f32).collect()).unwrap();
         let p = attrs(vec![2, 2], vec![2, 2], vec![], AutoPad::SameUpper, false);
-        let y = eval_max_pool(&p, &[Some(&x)], 1).unwrap();
-        assert_eq!(y[0].shape(), &[1, 1, 2, 2]);
-        assert_eq!(y[0].as_f32().unwrap(), &[5.0, 6.0, 8.0, 9.0]);
+        for kernels in [Kernels::Reference, Kernels::Fast] {
+            let y = eval_max_pool(kernels, &p, &[Some(&x)], 1).unwrap();
+            assert_eq!(y[0].shape(), &[1, 1, 2, 2]);
+            assert_eq!(y[0].as_f32().unwrap(), &[5.0, 6.0, 8.0, 9.0]);
+        }
+        let y = eval_max_pool(Kernels::Fast, &p, &[Some(&x)], 1).unwrap();
         let facts = Facts::new(
             DType::F32,
             vec![Dim::Known(1), Dim::Known(1), Dim::Known(3), Dim::Known(3)],
@@ -210,11 +224,11 @@ mod tests {
     fn max_pool_indices_on_request_and_their_inference() {
         let x = Tensor::from_f32(vec![1, 1, 2, 3], vec![1.0, 2.0, 9.0, 8.0, 3.0, 7.0]).unwrap();
         let p = attrs(vec![2, 2], vec![1, 1], vec![], AutoPad::NotSet, false);
-        let out = eval_max_pool(&p, &[Some(&x)], 2).unwrap();
+        let out = eval_max_pool(Kernels::Fast, &p, &[Some(&x)], 2).unwrap();
         assert_eq!(out[0].as_f32().unwrap(), &[8.0, 9.0]);
         assert_eq!(out[1].shape(), &[1, 1, 1, 2]);
         assert_eq!(out[1].as_i64().unwrap(), &[3, 2]);
-        assert!(eval_max_pool(&p, &[Some(&x)], 3).is_err());
+        assert!(eval_max_pool(Kernels::Fast, &p, &[Some(&x)], 3).is_err());
         let dims = vec![Dim::Known(1), Dim::Known(1), Dim::Known(2), Dim::Known(3)];
         let facts = Facts::new(DType::F32, dims);
         let inferred = infer_max_pool(&p, &[Some(&facts)], 2).unwrap();
@@ -227,10 +241,12 @@ mod tests {
     fn average_pool_counts_padding_on_request() {
         let x = Tensor::from_f32(vec![1, 1, 2], vec![2.0, 4.0]).unwrap();
         let p = attrs(vec![2], vec![], vec![1, 1], AutoPad::NotSet, false);
-        let excl = eval_average_pool(&p, false, &[Some(&x)]).unwrap();
-        assert_eq!(excl[0].as_f32().unwrap(), &[2.0, 3.0, 4.0]);
-        let incl = eval_average_pool(&p, true, &[Some(&x)]).unwrap();
-        assert_eq!(incl[0].as_f32().unwrap(), &[1.0, 3.0, 2.0]);
+        for kernels in [Kernels::Reference, Kernels::Fast] {
+            let excl = eval_average_pool(kernels, &p, false, &[Some(&x)]).unwrap();
+            assert_eq!(excl[0].as_f32().unwrap(), &[2.0, 3.0, 4.0]);
+            let incl = eval_average_pool(kernels, &p, true, &[Some(&x)]).unwrap();
+            assert_eq!(incl[0].as_f32().unwrap(), &[1.0, 3.0, 2.0]);
+        }
     }
 
     #[test]
@@ -266,13 +282,15 @@ mod tests {
     fn bad_windows_are_errors() {
         let x = Tensor::from_f32(vec![1, 1, 2, 2], vec![0.0; 4]).unwrap();
         let too_big = attrs(vec![3, 3], vec![], vec![], AutoPad::NotSet, false);
-        assert!(eval_max_pool(&too_big, &[Some(&x)], 1).is_err());
+        for kernels in [Kernels::Reference, Kernels::Fast] {
+            assert!(eval_max_pool(kernels, &too_big, &[Some(&x)], 1).is_err());
+        }
         let facts = Facts::new(
             DType::F32,
             vec![Dim::Known(1), Dim::Known(1), Dim::Known(2), Dim::Known(2)],
         );
         assert!(infer_pool(&too_big, &[Some(&facts)]).is_err());
         let wrong_rank = attrs(vec![2], vec![], vec![], AutoPad::NotSet, false);
-        assert!(eval_max_pool(&wrong_rank, &[Some(&x)], 2).is_err());
+        assert!(eval_max_pool(Kernels::Fast, &wrong_rank, &[Some(&x)], 2).is_err());
     }
 }

@@ -6,6 +6,7 @@
 //! - [`epilogue`]: what happens to a conv's output before anyone else reads it: bias, a
 //!   residual addend and an activation ([`activation`]).
 //! - [`elementwise`]: binary arithmetic on equal shapes or per-channel broadcasts.
+//! - [`pool`]: MaxPool and AveragePool with the valid taps of each window computed once.
 //! - [`dispatch`]: run-time choice of the instruction set for the loops the compiler
 //!   vectorises (the GEMM does its own dispatch).
 //! - [`parallel`]: static splits of one op over the threads of the current rayon pool.
@@ -19,6 +20,7 @@ pub mod epilogue;
 pub mod im2col;
 pub mod matmul;
 mod parallel;
+pub mod pool;
 mod scratch;
 
 pub use activation::Activation;

@@ -1,0 +1,158 @@
+//! Fast MaxPool and AveragePool: the contract of `reference::pool::pool`, without its per-tap
+//! padding tests. For every output position along each axis, the taps that read real input form
+//! a contiguous range; it is computed once per axis, so the window loops run over exactly the
+//! input elements they need. Planes (batch × channels) are split over the pool's threads.
+//!
+//! The semantics are the reference's to the bit: the first tap read (in z, y, x order) starts
+//! the maximum and only a strictly greater value replaces it (so NaN propagates only from the
+//! first tap, as there); a window with no input gives `-inf` or NaN; the divisor counts padding
+//! only with `count_include_pad` and never the part of a `ceil_mode` window past the end padding.
+//! Sums run in `f32`, in the reference's order.
+
+use super::parallel::{for_item_ranges, threads_for};
+use crate::reference::broadcast::element_count;
+use crate::reference::pool::{PoolGeometry, PoolKind};
+use crate::reference::window::{AxisGeometry, ShapeError, axes3, shape_bail};
+
+/// The taps of one output position along one axis.
+#[derive(Clone, Copy, Debug)]
+struct Taps {
+    /// Input index read by the first valid tap; later taps step by the dilation.
+    first: usize,
+    /// Valid taps (those reading input, not padding).
+    count: usize,
+    /// Taps inside the explicitly padded input (the `count_include_pad` divisor).
+    padded: usize,
+}
+
+fn taps(axis: &AxisGeometry) -> Vec<Taps> {
+    (0..axis.output)
+        .map(|o| {
+            let mut valid = (0..axis.kernel).filter_map(|k| axis.input_index(o, k));
+            let first = valid.next();
+            Taps {
+                first: first.unwrap_or(0),
+                count: first.map_or(0, |_| 1 + valid.count()),
+                padded: (0..axis.kernel)
+                    .filter(|&k| axis.in_padded_input(o, k))
+                    .count(),
+            }
+        })
+        .collect()
+}
+
+/// Runs MaxPool or AveragePool over every plane of `x`.
+pub fn pool(g: &PoolGeometry, kind: PoolKind, x: &[f32]) -> Result<Vec<f32>, ShapeError> {
+    let in_shape = g.input_shape();
+    if x.len() != element_count(&in_shape)? {
+        shape_bail!(
+            "pooling buffer of {} elements does not match shape {in_shape:?}",
+            x.len()
+        );
+    }
+    let mut out = vec![0.0; element_count(&g.output_shape())?];
+    let axes = axes3(&g.axes);
+    let in_plane: usize = axes.iter().map(|a| a.input).product();
+    let out_plane: usize = axes.iter().map(|a| a.output).product();
+    if out.is_empty() || in_plane == 0 {
+        out.fill(window_of_nothing(kind));
+        return Ok(out);
+    }
+    let plan = Plan {
+        axes,
+        taps: [taps(&axes[0]), taps(&axes[1]), taps(&axes[2])],
+        kind,
+    };
+    let work = out.len() * axes.iter().map(|a| a.kernel).product::<usize>();
+    for_item_ranges(
+        threads_for(work),
+        x,
+        in_plane,
+        &mut out,
+        out_plane,
+        |_, x, y| {
+            for (plane, out) in x.chunks_exact(in_plane).zip(y.chunks_exact_mut(out_plane)) {
+                plan.run(plane, out);
+            }
+        },
+    );
+    Ok(out)
+}
+
+fn window_of_nothing(kind: PoolKind) -> f32 {
+    match kind {
+        PoolKind::Max => f32::NEG_INFINITY,
+        PoolKind::Average { .. } => f32::NAN,
+    }
+}
+
+struct Plan {
+    axes: [AxisGeometry; 3],
+    taps: [Vec<Taps>; 3],
+    kind: PoolKind,
+}
+
+impl Plan {
+    fn run(&self, plane: &[f32], out: &mut [f32]) {
+        let [d, h, w] = &self.axes;
+        let [tz, ty, tx] = &self.taps;
+        let mut i = 0;
+        for z in tz {
+            for y in ty {
+                for x in tx {
+                    out[i] = self.window(plane, [z, y, x], [d, h, w]);
+                    i += 1;
+                }
+            }
+        }
+    }
+
+    fn window(&self, plane: &[f32], t: [&Taps; 3], axes: [&AxisGeometry; 3]) -> f32 {
+        let [z, y, x] = t;
+        let [d, h, w] = axes;
+        if z.count * y.count * x.count == 0 {
+            return match self.kind {
+                PoolKind::Max => f32::NEG_INFINITY,
+                // 0 / padded count: NaN without padding, as the reference's 0 / 0.
+                PoolKind::Average { count_include_pad } => {
+                    let padded = z.padded * y.padded * x.padded;
+                    0.0 / if count_include_pad { padded } else { 0 } as f32
+                }
+            };
+        }
+        let rows = (0..z.count).flat_map(|kz| {
+            let iz = z.first + kz * d.dilation;
+            (0..y.count).map(move |ky| (iz * h.input + y.first + ky * h.dilation) * w.input)
+        });
+        match self.kind {
+            PoolKind::Max => {
+                let mut max = None;
+                for row in rows {
+                    let row = &plane[row + x.first..];
+                    for kx in 0..x.count {
+                        let v = row[kx * w.dilation];
+                        if max.is_none_or(|m| v > m) {
+                            max = Some(v);
+                        }
+                    }
+                }
+                max.unwrap_or(f32::NEG_INFINITY)
+            }
+            PoolKind::Average { count_include_pad } => {
+                let mut sum = 0.0f32;
+                for row in rows {
+                    let row = &plane[row + x.first..];
+                    for kx in 0..x.count {
+                        sum += row[kx * w.dilation];
+                    }
+                }
+                let divisor = if count_include_pad {
+                    z.padded * y.padded * x.padded
+                } else {
+                    z.count * y.count * x.count
+                };
+                sum / divisor as f32
+            }
+        }
+    }
+}

@@ -1,0 +1,137 @@
+//! The fast MaxPool and AveragePool against the reference, bit for bit: random inputs (with NaN
+//! and infinities sprinkled in), 1 to 3 spatial axes, odd sizes, kernels larger than the input,
+//! padding, strides, dilations, ceil mode, both divisor rules; and one case big enough to be
+//! split over threads.
+
+use litecnn_kernels::fast;
+use litecnn_kernels::reference::pool::{PoolGeometry, PoolKind, pool};
+use litecnn_kernels::reference::window::{AutoPad, WindowParams};
+use proptest::prelude::*;
+
+/// Equal bits, or both NaN (a NaN's payload depends on where the compiler folded the 0 / 0).
+fn same(a: &[f32], b: &[f32]) -> bool {
+    a.len() == b.len()
+        && a.iter()
+            .zip(b)
+            .all(|(x, y)| x.to_bits() == y.to_bits() || (x.is_nan() && y.is_nan()))
+}
+
+fn values(len: usize, seed: u64, specials: bool) -> Vec<f32> {
+    (0..len as u64)
+        .map(|i| {
+            let h = i
+                .wrapping_mul(2_654_435_761)
+                .wrapping_add(seed.wrapping_mul(40_503));
+            match h % 97 {
+                0 if specials => f32::NAN,
+                1 if specials => f32::INFINITY,
+                2 if specials => f32::NEG_INFINITY,
+                _ => ((h >> 8) % 20_000) as f32 / 1000.0 - 10.0,
+            }
+        })
+        .collect()
+}
+
+fn kind() -> impl Strategy<Value = PoolKind> {
+    prop_oneof![
+        Just(PoolKind::Max),
+        any::<bool>().prop_map(|count_include_pad| PoolKind::Average { count_include_pad }),
+    ]
+}
+
+/// (input shape, window) with 1 to 3 spatial axes.
+fn case() -> impl Strategy<Value = (Vec<usize>, WindowParams)> {
+    (1..4usize, 1..3usize, 1..4usize)
+        .prop_flat_map(|(rank, batch, channels)| {
+            (
+                Just((batch, channels)),
+                prop::collection::vec(1..10usize, rank),
+                prop::collection::vec(1..5usize, rank),
+                prop::collection::vec(1..4usize, rank),
+                prop::collection::vec(1..3usize, rank),
+                prop::collection::vec(0..3usize, 2 * rank),
+                any::<bool>(),
+                prop_oneof![
+                    Just(AutoPad::NotSet),
+                    Just(AutoPad::SameUpper),
+                    Just(AutoPad::Valid)
+                ],
+            )
+        })
+        .prop_map(
+            |((batch, channels), spatial, kernel, strides, dilations, pads, ceil, auto_pad)| {
+                // ONNX: pads smaller than the kernel, so no window lies wholly in the padding.
+                let pads = pads
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &p)| p.min(kernel[i % kernel.len()] - 1))
+                    .collect();
+                let mut shape = vec![batch, channels];
+                shape.extend(spatial);
+                let window = WindowParams {
+                    kernel,
+                    strides,
+                    dilations,
+                    pads,
+                    auto_pad,
+                    ceil_mode: ceil,
+                };
+                (shape, window)
+            },
+        )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(400))]
+
+    #[test]
+    fn fast_pool_equals_reference((shape, window) in case(), kind in kind(), seed in 0..1000u64, specials in any::<bool>()) {
+        let Ok(g) = PoolGeometry::new(&shape, &window) else { return Ok(()) };
+        let x = values(shape.iter().product(), seed, specials);
+        let want = pool(&g, kind, &x).unwrap();
+        let got = fast::pool::pool(&g, kind, &x).unwrap();
+        prop_assert!(same(&got, &want), "{shape:?} {window:?} {kind:?}\n got {got:?}\nwant {want:?}");
+    }
+}
+
+#[test]
+fn split_over_threads_equals_reference() {
+    let shape = [1, 64, 57, 57];
+    let window = WindowParams {
+        kernel: vec![3, 3],
+        strides: vec![2, 2],
+        dilations: vec![1, 1],
+        pads: vec![0, 0, 0, 0],
+        auto_pad: AutoPad::NotSet,
+        ceil_mode: true,
+    };
+    let g = PoolGeometry::new(&shape, &window).unwrap();
+    let x = values(shape.iter().product(), 7, true);
+    let pool4 = rayon::ThreadPoolBuilder::new()
+        .num_threads(4)
+        .build()
+        .unwrap();
+    for kind in [
+        PoolKind::Max,
+        PoolKind::Average {
+            count_include_pad: false,
+        },
+    ] {
+        let got = pool4.install(|| fast::pool::pool(&g, kind, &x).unwrap());
+        assert!(same(&got, &pool(&g, kind, &x).unwrap()), "{kind:?}");
+    }
+}
+
+#[test]
+fn a_wrong_buffer_is_an_error_not_a_panic() {
+    let window = WindowParams {
+        kernel: vec![2, 2],
+        strides: vec![1, 1],
+        dilations: vec![1, 1],
+        pads: vec![0, 0, 0, 0],
+        auto_pad: AutoPad::NotSet,
+        ceil_mode: false,
+    };
+    let g = PoolGeometry::new(&[1, 1, 3, 3], &window).unwrap();
+    assert!(fast::pool::pool(&g, PoolKind::Max, &[0.0; 8]).is_err());
+}
