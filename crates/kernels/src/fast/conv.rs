@@ -108,7 +108,8 @@ fn grouped_gemm(
             let columns = MatRef::row_major(x_group, depth, out_plane);
             matmul(y_group, w_group, columns, epilogue.has_addend())?;
         } else {
-            scratch::with_zeroed(depth * out_plane, |buf| {
+            // im2col writes every element, padding taps included.
+            scratch::with_scratch(depth * out_plane, |buf| {
                 im2col(buf, x_group, cin_g, axes);
                 let columns = MatRef::row_major(buf, depth, out_plane);
                 matmul(y_group, w_group, columns, epilogue.has_addend())

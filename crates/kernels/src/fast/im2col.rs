@@ -14,9 +14,9 @@ fn tap_span(axis: &AxisGeometry, k: usize) -> (Range<usize>, usize) {
     (outputs, first)
 }
 
-/// Fills `columns` (`channels * taps` rows of `out_plane` elements, zeroed by the caller) from
+/// Fills every element of `columns` (`channels * taps` rows of `out_plane` elements) from
 /// `input` (`channels` planes of the input) for the three spatial axes `axes` (unit axes in
-/// front for lower ranks).
+/// front for lower ranks); taps that read padding get zero.
 pub fn im2col(columns: &mut [f32], input: &[f32], channels: usize, axes: &[AxisGeometry; 3]) {
     let [d, h, w] = axes;
     let in_plane = d.input * h.input * w.input;
@@ -35,27 +35,32 @@ pub fn im2col(columns: &mut [f32], input: &[f32], channels: usize, axes: &[AxisG
     }
 }
 
-/// One im2col row: tap `(kz, ky, kx)` of every output position.
+/// One im2col row: tap `(kz, ky, kx)` of every output position, zero where it reads padding.
 fn fill_row(row: &mut [f32], plane: &[f32], taps: [usize; 3], axes: &[AxisGeometry; 3]) {
     let [d, h, w] = axes;
     let (zs, iz0) = tap_span(d, taps[0]);
     let (ys, iy0) = tap_span(h, taps[1]);
     let (xs, ix0) = tap_span(w, taps[2]);
-    if xs.is_empty() {
+    if w.output == 0 {
         return;
     }
-    for (n, oz) in zs.clone().enumerate() {
-        let iz = iz0 + n * d.stride;
-        for (m, oy) in ys.clone().enumerate() {
-            let iy = iy0 + m * h.stride;
-            let out = &mut row[(oz * h.output + oy) * w.output..][xs.clone()];
-            let src = &plane[(iz * h.input + iy) * w.input + ix0..];
-            if w.stride == 1 {
-                out.copy_from_slice(&src[..out.len()]);
-            } else {
-                for (o, &v) in out.iter_mut().zip(src.iter().step_by(w.stride)) {
-                    *o = v;
-                }
+    for (line, out) in row.chunks_exact_mut(w.output).enumerate() {
+        let (oz, oy) = (line / h.output, line % h.output);
+        if xs.is_empty() || !zs.contains(&oz) || !ys.contains(&oy) {
+            out.fill(0.0);
+            continue;
+        }
+        let iz = iz0 + (oz - zs.start) * d.stride;
+        let iy = iy0 + (oy - ys.start) * h.stride;
+        out[..xs.start].fill(0.0);
+        out[xs.end..].fill(0.0);
+        let out = &mut out[xs.clone()];
+        let src = &plane[(iz * h.input + iy) * w.input + ix0..];
+        if w.stride == 1 {
+            out.copy_from_slice(&src[..out.len()]);
+        } else {
+            for (o, &v) in out.iter_mut().zip(src.iter().step_by(w.stride)) {
+                *o = v;
             }
         }
     }

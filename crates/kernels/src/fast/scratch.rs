@@ -9,13 +9,24 @@ thread_local! {
 
 /// Runs `f` with a zero-filled scratch slice of `len` elements owned by this thread.
 pub(crate) fn with_zeroed<R>(len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
+    with_scratch(len, |buf| {
+        buf.fill(0.0);
+        f(buf)
+    })
+}
+
+/// Runs `f` with a scratch slice of `len` elements owned by this thread, holding whatever an
+/// earlier call left there: for callers that write every element before reading any (im2col),
+/// which saves clearing megabytes per convolution.
+pub(crate) fn with_scratch<R>(len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
     SCRATCH.with(|cell| {
         // A re-entrant call (not expected) gets its own buffer instead of a panic.
         let Ok(mut buf) = cell.try_borrow_mut() else {
             return f(&mut vec![0.0; len]);
         };
-        buf.clear();
-        buf.resize(len, 0.0);
+        if buf.len() < len {
+            buf.resize(len, 0.0);
+        }
         f(&mut buf[..len])
     })
 }
