@@ -1,0 +1,204 @@
+//! `--probation` (DESIGN §4.1 step 7, §9) through the real binaries: a standalone `deploy
+//! --server URL` judges the live model from that server's `/metrics`. A healthy promotion
+//! stays, with a `probation` step that counted real requests; a promotion whose live p99
+//! (real requests with a large image, timed by the server) exceeds `--max-latency-ms` while
+//! its engine latency passed the gate is rolled back to the previous model, recorded as
+//! `rolled_back`, announced, and rejected for good.
+
+mod common;
+
+use std::fs;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::repo::{V1, V2, examples, publish};
+use common::server::{Server, wait_for_version};
+use common::traffic::Traffic;
+use common::webhook::Receiver;
+use common::{litecnn, stderr, temp_dir};
+use serde_json::Value;
+use zune_core::bit_depth::BitDepth;
+use zune_core::colorspace::ColorSpace;
+use zune_core::options::EncoderOptions;
+use zune_png::PngEncoder;
+
+const SLOW: &str = "v3-slow-in-production";
+/// Far above the demo model's engine latency (the gate passes), far below the time the
+/// server needs to decode and resize a 6-megapixel PNG (the live p99 breaches it).
+const LIMIT_MS: &str = "3";
+
+fn history(store: &Path) -> Vec<Value> {
+    let out = litecnn(&["history", "--json", "--store", store.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn deploy_args<'a>(repo: &'a str, store: &'a str, server: &'a str, hook: &'a str) -> Vec<&'a str> {
+    vec![
+        "deploy", repo, "--store", store, "--server", server, "--notify", hook,
+    ]
+}
+
+/// A smooth 2500×2400 RGB PNG: small on the wire, slow to decode and resize.
+fn large_png() -> Vec<u8> {
+    let (width, height) = (2500, 2400);
+    let pixels: Vec<u8> = (0..height)
+        .flat_map(|y| (0..width).map(move |x| (x, y)))
+        .flat_map(|(x, y)| [(x / 10) as u8, (y / 10) as u8, ((x + y) / 20) as u8])
+        .collect();
+    let options = EncoderOptions::new(width, height, ColorSpace::RGB, BitDepth::Eight);
+    let mut encoded = Vec::new();
+    PngEncoder::new(&pixels, options)
+        .encode(&mut encoded)
+        .unwrap();
+    encoded
+}
+
+fn small_png() -> Vec<u8> {
+    let dir = examples().join("fashion-mnist/holdout/Bag");
+    let mut files: Vec<_> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    fs::read(&files[0]).unwrap()
+}
+
+#[test]
+fn probation_keeps_a_healthy_model_and_rolls_back_a_slow_one() {
+    let root = temp_dir("probation");
+    let repo = root.join("repo/fashion-mnist");
+    let store = root.join("store");
+    fs::create_dir_all(&repo).unwrap();
+    let hooks = Receiver::start();
+    let hook = format!("{}/json", hooks.url);
+    let (repo_s, store_s) = (repo.to_str().unwrap(), store.to_str().unwrap());
+
+    publish(&repo, V1, V1, |_| {});
+    let out = litecnn(&["deploy", repo_s, "--store", store_s]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let server = Server::start(&store, &[]);
+    let url = format!("http://{}", server.addr);
+    wait_for_version(server.addr, V1);
+
+    // Without --server, a standalone deploy has nothing to judge by: a usage error.
+    let out = litecnn(&["deploy", repo_s, "--store", store_s, "--probation", "2s"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("--server URL"), "{}", stderr(&out));
+
+    // v2 under light traffic: passes, stays, and the probation step counted the requests.
+    let traffic = Traffic::start(server.addr, 2, small_png());
+    publish(&repo, V2, V2, |_| {});
+    let mut args = deploy_args(repo_s, store_s, &url, &hook);
+    args.extend(["--probation", "2s"]);
+    let out = litecnn(&args);
+    let answers = traffic.stop();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(answers.iter().all(|a| a.status == 200), "a request failed");
+    let rows = history(&store);
+    assert_eq!(rows[0]["result"], "promoted", "{}", rows[0]);
+    let step = rows[0]["steps"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(
+        (step["name"].as_str(), step["ok"].as_bool()),
+        (Some("probation"), Some(true))
+    );
+    assert!(step["ms"].as_f64().unwrap() >= 2000.0, "{step}");
+    let counted: u64 = step["detail"]
+        .as_str()
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap_or_else(|_| panic!("no request count in {step}"));
+    assert!(counted > 0, "probation saw no traffic: {step}");
+
+    // v3 passes the gates (engine p50 within the limit) but is slow in production: the large
+    // image's requests take longer than the limit. Rolled back to v2, rejected for good.
+    let large = large_png();
+    publish(&repo, V1, SLOW, |_| {});
+    let mut args = deploy_args(repo_s, store_s, &url, &hook);
+    args.extend(["--probation", "5s", "--max-latency-ms", LIMIT_MS]);
+    let mut deploying = Command::new(env!("CARGO_BIN_EXE_litecnn"))
+        .args(&args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for_version(server.addr, SLOW);
+    let traffic = Traffic::start(server.addr, 2, large);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while deploying.try_wait().unwrap().is_none() {
+        assert!(
+            Instant::now() < deadline,
+            "deploy with probation never ended"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let out = deploying.wait_with_output().unwrap();
+    wait_for_version(server.addr, V2);
+    let answers = traffic.stop();
+    let log = stderr(&out);
+    assert_eq!(out.status.code(), Some(3), "{log}");
+    assert!(log.contains("rolled back"), "{log}");
+    assert!(answers.iter().all(|a| a.status == 200), "a request failed");
+    // Not vacuous: the slow model's answers really were slower than the limit.
+    let limit: f64 = LIMIT_MS.parse().unwrap();
+    let slow: Vec<f64> = answers
+        .iter()
+        .filter(|a| a.version.as_deref() == Some(SLOW))
+        .filter_map(|a| a.total_ms)
+        .collect();
+    assert!(
+        slow.len() >= 10 && slow.iter().all(|&ms| ms > limit),
+        "{slow:?}"
+    );
+
+    let rows = history(&store);
+    let row = &rows[0];
+    assert_eq!(row["version"], SLOW);
+    assert_eq!(row["result"], "rolled_back", "{row}");
+    let reason = row["reason"].as_str().unwrap();
+    assert!(
+        reason.starts_with("probation: /predict p99 ")
+            && reason.contains(&format!("> --max-latency-ms {LIMIT_MS} over"))
+            && reason.contains(&format!("rolled back to {V2}")),
+        "{reason}"
+    );
+    assert_eq!(
+        row["gates"]["latency"]["ok"], true,
+        "the gate passed: {row}"
+    );
+    let steps: Vec<&str> = row["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        steps,
+        ["detect", "fetch", "verify", "gate", "promote", "probation"]
+    );
+    let bodies = hooks.bodies("/json");
+    let events: Vec<&str> = bodies
+        .iter()
+        .map(|b| b["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(events, ["promoted", "promoted", "rolled_back"]);
+    assert!(
+        bodies[2]["attempt"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("p99"),
+        "{}",
+        bodies[2]
+    );
+
+    // Rejected for good: the same LATEST is skipped.
+    let out = litecnn(&args);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stderr(&out).contains("rejected before"), "{}", stderr(&out));
+    drop(server);
+    let _ = fs::remove_dir_all(&root);
+}
