@@ -73,9 +73,21 @@ impl Attempt {
         name: &str,
         run: impl FnOnce(&mut Attempt) -> Result<(T, String), Stop>,
     ) -> Result<T, Stop> {
+        self.step_after(reporter, name, 0.0, run)
+    }
+
+    /// [`Attempt::step`] for a step part of whose work (`spent_ms`) was done beforehand, as
+    /// the bundle's verification runs once for both the verify and the gate steps.
+    pub fn step_after<T>(
+        &mut self,
+        reporter: &dyn Reporter,
+        name: &str,
+        spent_ms: f64,
+        run: impl FnOnce(&mut Attempt) -> Result<(T, String), Stop>,
+    ) -> Result<T, Stop> {
         let start = Instant::now();
         let result = run(self);
-        let ms = start.elapsed().as_secs_f64() * 1e3;
+        let ms = spent_ms + start.elapsed().as_secs_f64() * 1e3;
         let (ok, detail) = match &result {
             Ok((_, detail)) => (true, detail.clone()),
             Err(stop) => (false, stop.reason().to_owned()),

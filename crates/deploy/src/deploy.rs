@@ -543,8 +543,10 @@ impl Deployer {
         let verify_failed = failure
             .as_ref()
             .is_some_and(|f| matches!(f.name, "checksums" | "signature"));
+        // `verify` ran every check at once: each step is charged what its checks took.
+        let spent = |steps: &[&litecnn_bundle::Step]| steps.iter().map(|s| s.ms).sum::<f64>();
         attempt
-            .step(reporter, "verify", |_| {
+            .step_after(reporter, "verify", spent(&verify_steps), |_| {
                 if verify_failed {
                     let f = failure.as_ref().expect("checked above");
                     // May be a transfer fault: retried on the next poll, not rejected for good.
@@ -572,7 +574,7 @@ impl Deployer {
         }
         let expected_version = attempt.version.clone();
         let verified = attempt
-            .step(reporter, "gate", |attempt| {
+            .step_after(reporter, "gate", spent(&gate_steps), |attempt| {
                 let verified = verification
                     .result
                     .map_err(|e| Stop::rejected(format!("{}: {e}", e.step())))?;
