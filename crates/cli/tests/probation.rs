@@ -89,6 +89,19 @@ fn probation_keeps_a_healthy_model_and_rolls_back_a_slow_one() {
     let out = litecnn(&["deploy", repo_s, "--store", store_s, "--probation", "2s"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("--server URL"), "{}", stderr(&out));
+    // The same from the config file, like every deploy option.
+    let config = root.join("litecnn.toml");
+    fs::write(&config, "[deploy]\nprobation = \"2s\"\n").unwrap();
+    let out = litecnn(&[
+        "deploy",
+        repo_s,
+        "--store",
+        store_s,
+        "--config",
+        config.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("--server URL"), "{}", stderr(&out));
 
     // v2 under light traffic: passes, stays, and the probation step counted the requests.
     let traffic = Traffic::start(server.addr, 2, small_png());
