@@ -7,9 +7,10 @@ use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::Duration;
+use std::time::{Duration, Instant, SystemTime};
 
 use litecnn_bundle::digest::{sha256, to_hex};
+use litecnn_bundle::time::rfc3339;
 
 use super::common::repo::examples;
 use super::common::server::{Server, wait_for_version};
@@ -145,6 +146,29 @@ fn checkpoints_are_taken_once_stable_converted_and_redeployed_when_rewritten() {
     let next = row["version"].as_str().unwrap().to_owned();
     assert_ne!(next, version);
     wait_for_version(server.addr, &next);
+
+    // The same bytes written again (a new mtime): deduped by the checkpoint's SHA-256, no
+    // conversion, no row. Waits for a look that began after the write and its settle time.
+    fs::write(&target, &second).unwrap();
+    let after = rfc3339(SystemTime::now() + Duration::from_secs(2));
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let watcher = status(&store)["watcher"].clone();
+        if watcher["last_check_at"]
+            .as_str()
+            .is_some_and(|t| t > after.as_str())
+        {
+            let result = watcher["last_result"].as_str().unwrap_or_default();
+            assert!(result.contains("already serving"), "{watcher}");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the watcher stopped looking: {watcher}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(super::history(&store).len(), 2, "the same checkpoint twice");
     drop(server);
     let _ = fs::remove_dir_all(&root);
 }
