@@ -7,7 +7,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use litecnn_bundle::digest::{sha256_file, to_hex};
 use litecnn_bundle::time::rfc3339;
@@ -349,8 +349,9 @@ impl Deployer {
         }
         attempt.version = bundle.latest.clone();
         attempt.digest = Some(digest.to_string());
+        let detected_in = attempt.since_last_step_ms();
         attempt
-            .step(reporter, "detect", |_| {
+            .step_after(reporter, "detect", detected_in, |_| {
                 Ok((
                     (),
                     format!(
@@ -475,7 +476,9 @@ impl Deployer {
         let local = staging.join(&name);
         let retry = self.opts.retry;
         let source = self.source().map_err(Flow::Stop)?;
+        let fetch_clock = Instant::now();
         let fetched = fetch::fetch_one(source.as_mut(), &ckpt.path, &local, retry, reporter);
+        let fetch_ms = fetch_clock.elapsed().as_secs_f64() * 1e3;
         let bytes = match fetched {
             Ok(bytes) => bytes,
             Err(e) => return Err(self.source_failed("fetch", e)),
@@ -486,8 +489,10 @@ impl Deployer {
         self.seen_checkpoint = Some((ckpt.path.clone(), ckpt.meta.clone(), sha.clone()));
         self.skip_known(history, &sha, Some(&ckpt.path))?;
         attempt.checkpoint_sha256 = Some(sha.clone());
+        // Detection (look, settle, look again, hash) wraps the fetch: each gets its share.
+        let detected_in = attempt.since_last_step_ms() - fetch_ms;
         attempt
-            .step(reporter, "detect", |_| {
+            .step_after(reporter, "detect", detected_in, |_| {
                 Ok((
                     (),
                     format!(
@@ -499,7 +504,7 @@ impl Deployer {
             })
             .map_err(Flow::Stop)?;
         attempt
-            .step(reporter, "fetch", |_| {
+            .step_after(reporter, "fetch", fetch_ms, |_| {
                 Ok(((), format!("{name}: {}", human_bytes(bytes))))
             })
             .map_err(Flow::Stop)?;
