@@ -3,7 +3,11 @@
 //! stays, with a `probation` step that counted real requests; a promotion whose live p99
 //! (real requests with a large image, timed by the server) exceeds `--max-latency-ms` while
 //! its engine latency passed the gate is rolled back to the previous model, recorded as
-//! `rolled_back`, announced, and rejected for good.
+//! `rolled_back`, announced, and rejected for good. The same breach inside `serve --watch`
+//! (in-process metrics) rolls the serving process back by itself.
+//!
+//! A breach ends probation as soon as enough requests were timed, so the long probation
+//! periods only matter on a very slow machine.
 
 mod common;
 
@@ -135,7 +139,7 @@ fn probation_keeps_a_healthy_model_and_rolls_back_a_slow_one() {
     let large = large_png();
     publish(&repo, V1, SLOW, |_| {});
     let mut args = deploy_args(repo_s, store_s, &url, &hook);
-    args.extend(["--probation", "5s", "--max-latency-ms", LIMIT_MS]);
+    args.extend(["--probation", "8s", "--max-latency-ms", LIMIT_MS]);
     let mut deploying = Command::new(env!("CARGO_BIN_EXE_litecnn"))
         .args(&args)
         .stdout(Stdio::null())
@@ -225,6 +229,75 @@ fn probation_keeps_a_healthy_model_and_rolls_back_a_slow_one() {
     let out = litecnn(&args);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(stderr(&out).contains("rejected before"), "{}", stderr(&out));
+    drop(server);
+    let _ = fs::remove_dir_all(&root);
+}
+
+/// `serve --watch --probation`: the serving process judges its own metrics. v1 passes (no
+/// traffic: nothing to judge); v2 under large-image traffic breaches the p99 limit and the
+/// process rolls itself back to v1 — and its watcher leaves v2 alone afterwards.
+#[test]
+fn serve_watch_rolls_itself_back_on_a_breach() {
+    let root = temp_dir("probation-in-process");
+    let repo = root.join("repo/fashion-mnist");
+    let store = root.join("store");
+    fs::create_dir_all(&repo).unwrap();
+    let server = Server::start(
+        &store,
+        &[
+            "--watch",
+            repo.to_str().unwrap(),
+            "--every",
+            "1s",
+            "--probation",
+            "8s",
+            "--max-latency-ms",
+            LIMIT_MS,
+            "--max-body-bytes",
+            "64MiB",
+        ],
+    );
+    let addr = server.addr;
+    publish(&repo, V1, V1, |_| {});
+    wait_for_version(addr, V1);
+    let large = large_png();
+    publish(&repo, V2, V2, |_| {});
+    wait_for_version(addr, V2);
+    let traffic = Traffic::start(addr, 2, large);
+    wait_for_version(addr, V1);
+    let answers = traffic.stop();
+    assert!(answers.iter().all(|a| a.status == 200), "a request failed");
+
+    let rows = history(&store);
+    assert_eq!(rows[0]["version"], V2, "{}", rows[0]);
+    assert_eq!(rows[0]["result"], "rolled_back", "{}", rows[0]);
+    let reason = rows[0]["reason"].as_str().unwrap();
+    assert!(reason.starts_with("probation: /predict p99 "), "{reason}");
+    assert_eq!(rows[1]["version"], V1);
+    assert_eq!(rows[1]["result"], "promoted", "{}", rows[1]);
+    let v1_probation = rows[1]["steps"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(v1_probation["name"], "probation", "{v1_probation}");
+    let metrics = Request::get("/metrics").send(addr).text();
+    assert!(
+        metrics.contains("litecnn_deploys_total{result=\"rolled_back\"} 1"),
+        "{metrics}"
+    );
+    // The watcher keeps looking and finds v2 rejected.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let out = litecnn(&["status", "--json", "--store", store.to_str().unwrap()]);
+        let status: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let last = status["watcher"]["last_result"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        if last.contains("rejected before") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{status}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(Request::get("/ready").send(addr).json()["version"], V1);
     drop(server);
     let _ = fs::remove_dir_all(&root);
 }
