@@ -6,9 +6,9 @@ use std::fs;
 use std::path::Path;
 use std::process::{Command, Output};
 
-use super::common::repo::{V1, V2, flip_a_byte, holdout, publish};
+use super::common::repo::{V1, V2, drop_a_label, flip_a_byte, holdout, publish};
 use super::common::server::{Server, wait_for_version};
-use super::common::{stderr, temp_dir};
+use super::common::{litecnn, stderr, temp_dir};
 use super::remote::weed::{ACCESS_KEY, SECRET_KEY, Weed, upload};
 use super::{results, status};
 
@@ -87,10 +87,20 @@ fn an_s3_repository_is_deployed_gated_and_verified() {
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
     assert!(stderr(&out).contains("checksums"), "{}", stderr(&out));
 
+    publish_to_s3(&weed, &local, V2, "v5-nine-labels", drop_a_label);
+    let out = deploy(&weed, &store);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(stderr(&out).contains("labels"), "{}", stderr(&out));
+
     assert_eq!(status(&store)["current"]["version"], V2);
+    let out = litecnn(&["rollback", "--store", store.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(status(&store)["current"]["version"], V1);
     assert_eq!(
         results(&store),
-        ["rejected", "rejected", "promoted", "promoted"]
+        [
+            "rollback", "rejected", "rejected", "rejected", "promoted", "promoted"
+        ]
     );
     let _ = fs::remove_dir_all(&root);
 }
