@@ -70,7 +70,12 @@ fn finish(child: Child) -> Output {
 
 /// The last row: failed, with `needle` in its reason; v1 still current.
 fn assert_failed_cleanly(store: &Path, out: &Output, needle: &str) {
-    let log = stderr(out);
+    // Without the progress lines, which would bury the reason.
+    let log: String = stderr(out)
+        .lines()
+        .filter(|l| !(l.starts_with("fetch ") && l.contains(" of ")))
+        .map(|l| format!("{l}\n"))
+        .collect();
     assert_eq!(out.status.code(), Some(1), "{log}");
     assert!(log.contains(needle), "expected {needle:?} in: {log}");
     let row = &history(store)[0];
