@@ -104,9 +104,14 @@ pub struct DeployOptionArgs {
     /// Allowed top-1 drop on the hold-out set, as a fraction (0.01 = one point).
     #[arg(long, default_value_t = 0.0)]
     pub max_accuracy_drop: f64,
-    /// Reject a candidate whose median batch-1 latency exceeds this.
+    /// Reject a candidate whose median batch-1 inference exceeds this; during --probation, roll
+    /// back when the live /predict p99 (as the server measures it) exceeds it.
     #[arg(long)]
     pub max_latency_ms: Option<f64>,
+    /// After a promotion, watch the live model's server errors and p99 latency this long (e.g.
+    /// 30s); on a breach roll back and reject the digest. `deploy`/`watch` need --server.
+    #[arg(long, value_parser = crate::commands::parse_duration)]
+    pub probation: Option<std::time::Duration>,
     /// minisign public key (a file or the base64 key): bundles must carry a valid signature.
     #[arg(long)]
     pub pubkey: Option<String>,
@@ -145,6 +150,10 @@ pub struct DeployArgs {
     /// Try again even a digest that was rejected before, or the one already serving.
     #[arg(long)]
     pub force: bool,
+    /// The `litecnn serve` serving this store (e.g. http://127.0.0.1:8891): --probation reads
+    /// its /metrics.
+    #[arg(long)]
+    pub server: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -158,6 +167,9 @@ pub struct WatchArgs {
     /// Poll interval (local directories also wake on change events).
     #[arg(long, default_value = "30s", value_parser = crate::commands::parse_duration)]
     pub every: std::time::Duration,
+    /// As for `deploy`.
+    #[arg(long)]
+    pub server: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]

@@ -8,4 +8,4 @@ pub mod demo;
 mod load;
 pub mod npy;
 mod progress;
-mod signals;
+pub mod signals;

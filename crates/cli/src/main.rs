@@ -12,6 +12,9 @@ fn main() -> ExitCode {
         Ok(args) => args,
         Err(err) => return report(&err, 2),
     };
+    if let Err(e) = litecnn_cli::signals::survive_file_size_limit() {
+        eprintln!("warning: cannot handle SIGXFSZ: {e}");
+    }
     match commands::dispatch(args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {

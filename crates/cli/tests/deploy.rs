@@ -8,7 +8,7 @@ mod common;
 use std::fs;
 use std::path::Path;
 
-use common::repo::{V1, V2, holdout, publish};
+use common::repo::{V1, V2, drop_a_label, flip_a_byte, holdout, publish};
 use common::webhook::Receiver;
 use common::{litecnn, stderr, temp_dir};
 use serde_json::Value;
@@ -88,25 +88,13 @@ fn a_local_repository_is_deployed_gated_rolled_back_and_recorded() {
     assert!(stderr(&out).contains("rejected before"), "{}", stderr(&out));
 
     // v4: one flipped byte in the model after SHA256SUMS was written → verify.
-    publish(&repo, V2, "v4-flipped-byte", |dir| {
-        let path = dir.join("model.onnx");
-        let mut bytes = fs::read(&path).unwrap();
-        let middle = bytes.len() / 2;
-        bytes[middle] ^= 0x01;
-        fs::write(&path, bytes).unwrap();
-    });
+    publish(&repo, V2, "v4-flipped-byte", flip_a_byte);
     let out = deploy(&repo, &store, &hooks, &gated);
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
     assert!(stderr(&out).contains("checksums"), "{}", stderr(&out));
 
     // v5: labels that do not match the outputs (9 labels, 10 classes) → gate.
-    publish(&repo, V2, "v5-nine-labels", |dir| {
-        let path = dir.join("litecnn.json");
-        let mut manifest: Value = serde_json::from_slice(&fs::read(&path).unwrap()).unwrap();
-        manifest["labels"].as_array_mut().unwrap().pop();
-        fs::write(&path, serde_json::to_vec_pretty(&manifest).unwrap()).unwrap();
-        litecnn_bundle::writer::write_checksums(dir).unwrap();
-    });
+    publish(&repo, V2, "v5-nine-labels", drop_a_label);
     let out = deploy(&repo, &store, &hooks, &gated);
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
     assert_eq!(current_version(&store), V2);

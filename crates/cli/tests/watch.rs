@@ -13,25 +13,9 @@ use std::time::{Duration, Instant};
 
 use common::http::{Request, multipart};
 use common::repo::{V1, V2, examples, holdout, publish};
-use common::server::Server;
+use common::server::{Server, wait_for_version};
 use common::{litecnn, stderr, temp_dir};
 use serde_json::Value;
-
-fn wait_for_version(addr: std::net::SocketAddr, version: &str) {
-    let deadline = Instant::now() + Duration::from_secs(90);
-    loop {
-        let ready = Request::get("/ready").send(addr);
-        if ready.status == 200 && ready.json()["version"] == version {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "never served {version}: {}",
-            ready.text()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
 
 #[test]
 fn serve_watch_deploys_swaps_under_load_and_honours_rollback() {

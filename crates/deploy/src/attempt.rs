@@ -42,6 +42,8 @@ impl Stop {
 
 pub struct Attempt {
     started_at: SystemTime,
+    /// When the last step ended (or the attempt began).
+    last_step_end: Instant,
     pub source: String,
     /// The manifest's model name, once known (for notifications).
     pub model_name: Option<String>,
@@ -56,6 +58,7 @@ impl Attempt {
     pub fn new(source: String) -> Attempt {
         Attempt {
             started_at: SystemTime::now(),
+            last_step_end: Instant::now(),
             source,
             model_name: None,
             version: None,
@@ -73,9 +76,22 @@ impl Attempt {
         name: &str,
         run: impl FnOnce(&mut Attempt) -> Result<(T, String), Stop>,
     ) -> Result<T, Stop> {
+        self.step_after(reporter, name, 0.0, run)
+    }
+
+    /// [`Attempt::step`] for a step part of whose work (`spent_ms`) was done beforehand, as
+    /// the bundle's verification runs once for both the verify and the gate steps.
+    pub fn step_after<T>(
+        &mut self,
+        reporter: &dyn Reporter,
+        name: &str,
+        spent_ms: f64,
+        run: impl FnOnce(&mut Attempt) -> Result<(T, String), Stop>,
+    ) -> Result<T, Stop> {
         let start = Instant::now();
         let result = run(self);
-        let ms = start.elapsed().as_secs_f64() * 1e3;
+        let ms = spent_ms + start.elapsed().as_secs_f64() * 1e3;
+        self.last_step_end = Instant::now();
         let (ok, detail) = match &result {
             Ok((_, detail)) => (true, detail.clone()),
             Err(stop) => (false, stop.reason().to_owned()),
@@ -91,6 +107,13 @@ impl Attempt {
             detail,
         });
         result.map(|(value, _)| value)
+    }
+
+    /// Milliseconds since the last step ended (or the attempt began): the work done for the
+    /// next step before it is recorded, as detection is (taking the lock, reading `LATEST`
+    /// and `SHA256SUMS`, waiting for a checkpoint to settle).
+    pub fn since_last_step_ms(&self) -> f64 {
+        self.last_step_end.elapsed().as_secs_f64() * 1e3
     }
 
     /// Adds a gate's result to the report notifications and history carry.

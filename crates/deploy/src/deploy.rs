@@ -1,11 +1,13 @@
 //! One deploy attempt (DESIGN §4.1): detect ► fetch ► verify ► (convert) ► gate ► promote ►
-//! record ► notify, each step timed and recorded. Whatever happens, the current model keeps
+//! record ► notify ► (probation ► record ► notify), each step timed and recorded. A promotion
+//! is recorded and announced at once, so the record is right even if the process dies during
+//! probation; a breach then turns the row into `rolled_back`. Whatever happens, the current model keeps
 //! serving until the single rename that promotes the candidate; a failed attempt leaves only
 //! a history row and a staging directory that the next attempt clears.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use litecnn_bundle::digest::{sha256_file, to_hex};
 use litecnn_bundle::time::rfc3339;
@@ -13,6 +15,7 @@ use litecnn_bundle::{Digest, PublicKey, Verified};
 use serde_json::json;
 
 use crate::attempt::{Attempt, Stop};
+use crate::backoff::VerifyBackoff;
 use crate::candidate::{self, BundleCandidate, CheckpointCandidate, Offer};
 use crate::convert;
 use crate::fetch::{self, RetryPolicy};
@@ -21,9 +24,12 @@ use crate::history::{AttemptRecord, History, Outcome, Promotion};
 use crate::holdout::Holdout;
 use crate::lock::StoreLock;
 use crate::notify::{self, Webhook};
+use crate::probation::Live;
 use crate::report::{Reporter, human_bytes};
 use crate::source::{self, FileMeta, Source, SourceError, SourceOptions, SourceSpec};
 use crate::store::Store;
+
+mod on_probation;
 
 /// Everything `deploy`, `watch` and `serve --watch` take (DESIGN §3).
 #[derive(Clone, Debug)]
@@ -44,6 +50,10 @@ pub struct DeployOptions {
     pub retry: RetryPolicy,
     /// How long to wait for another deployer's store lock.
     pub lock_wait: Duration,
+    /// `--probation DUR`: watch the live model this long after a promotion.
+    pub probation: Option<Duration>,
+    /// The serving process's metrics, which probation judges (`--server URL`, or in process).
+    pub live: Option<Live>,
 }
 
 impl DeployOptions {
@@ -63,6 +73,8 @@ impl DeployOptions {
             convert_timeout: Duration::from_secs(600),
             retry: RetryPolicy::default(),
             lock_wait: Duration::ZERO,
+            probation: None,
+            live: None,
         }
     }
 }
@@ -82,6 +94,11 @@ pub enum SetupError {
     Convert(String),
     #[error("--keep must be at least 1")]
     Keep,
+    #[error(
+        "--probation needs the serving process's metrics: give --server URL (the `litecnn serve` \
+         that serves this store), or run the deployer inside it with `serve --watch`"
+    )]
+    ProbationBlind,
 }
 
 /// How an attempt ended, and what the command's exit code is (DESIGN §9).
@@ -91,6 +108,8 @@ pub enum Ended {
     Nothing(String),
     Promoted(AttemptRecord),
     Rejected(AttemptRecord),
+    /// Promoted, then rolled back because the live model breached its probation.
+    RolledBack(AttemptRecord),
     Failed(AttemptRecord),
     /// A failure just like the previous attempt's: logged, not recorded again.
     FailedAgain(String),
@@ -100,7 +119,7 @@ impl Ended {
     pub fn exit_code(&self) -> i32 {
         match self {
             Ended::Nothing(_) | Ended::Promoted(_) => 0,
-            Ended::Rejected(_) => 3,
+            Ended::Rejected(_) | Ended::RolledBack(_) => 3,
             Ended::Failed(_) | Ended::FailedAgain(_) => 1,
         }
     }
@@ -111,6 +130,7 @@ impl Ended {
             Ended::Nothing(_) => None,
             Ended::Promoted(_) => Some("promoted"),
             Ended::Rejected(_) => Some("rejected"),
+            Ended::RolledBack(_) => Some("rolled_back"),
             Ended::Failed(_) | Ended::FailedAgain(_) => Some("failed"),
         }
     }
@@ -120,14 +140,16 @@ impl Ended {
         match self {
             Ended::Nothing(why) => why.clone(),
             Ended::FailedAgain(why) => format!("failed again: {why}"),
-            Ended::Promoted(a) | Ended::Rejected(a) | Ended::Failed(a) => format!(
-                "{} {}{}",
-                a.result.as_str(),
-                a.version.as_deref().unwrap_or("?"),
-                a.reason
-                    .as_ref()
-                    .map_or(String::new(), |r| format!(": {r}"))
-            ),
+            Ended::Promoted(a) | Ended::Rejected(a) | Ended::RolledBack(a) | Ended::Failed(a) => {
+                format!(
+                    "{} {}{}",
+                    a.result.as_str(),
+                    a.version.as_deref().unwrap_or("?"),
+                    a.reason
+                        .as_ref()
+                        .map_or(String::new(), |r| format!(": {r}"))
+                )
+            }
         }
     }
 }
@@ -145,6 +167,7 @@ pub struct Deployer {
     /// without fetching it again.
     seen_checkpoint: Option<(String, FileMeta, String)>,
     last_failure: Option<String>,
+    verify_backoff: VerifyBackoff,
 }
 
 impl Deployer {
@@ -155,6 +178,9 @@ impl Deployer {
     ) -> Result<Deployer, SetupError> {
         if opts.keep == 0 {
             return Err(SetupError::Keep);
+        }
+        if opts.probation.is_some() && opts.live.is_none() {
+            return Err(SetupError::ProbationBlind);
         }
         if let Some(template) = &opts.convert {
             convert::check_template(template).map_err(SetupError::Convert)?;
@@ -172,6 +198,7 @@ impl Deployer {
             reporter,
             seen_checkpoint: None,
             last_failure: None,
+            verify_backoff: VerifyBackoff::default(),
         })
     }
 
@@ -221,9 +248,16 @@ impl Deployer {
         }
         let name = attempt.model_name.clone();
         let mut record = attempt.finish(outcome, reason);
-        self.record(&mut record, name.as_deref().unwrap_or("model"), permanent);
+        if let (Outcome::Rejected, false, Some(digest)) = (outcome, permanent, &record.digest) {
+            self.verify_backoff.failed(digest);
+        }
+        let name = name.as_deref().unwrap_or("model");
+        self.record(&mut record, name, permanent);
         match outcome {
-            Outcome::Promoted => Ended::Promoted(record),
+            Outcome::Promoted => match self.probation() {
+                Some(probation) => self.on_probation(&probation, record, name),
+                None => Ended::Promoted(record),
+            },
             Outcome::Rejected => Ended::Rejected(record),
             _ => Ended::Failed(record),
         }
@@ -304,10 +338,20 @@ impl Deployer {
     ) -> Result<PathBuf, Flow> {
         let digest = bundle.digest().clone();
         self.skip_known(history, &digest.to_string(), bundle.latest.as_deref())?;
+        if let Some(left) = self.verify_backoff.wait_left(&digest.to_string())
+            && !self.opts.force
+        {
+            return Err(Flow::Nothing(format!(
+                "{} failed verification; tried again in {}s",
+                bundle.latest.as_deref().unwrap_or("the bundle"),
+                left.as_secs()
+            )));
+        }
         attempt.version = bundle.latest.clone();
         attempt.digest = Some(digest.to_string());
+        let detected_in = attempt.since_last_step_ms();
         attempt
-            .step(reporter, "detect", |_| {
+            .step_after(reporter, "detect", detected_in, |_| {
                 Ok((
                     (),
                     format!(
@@ -432,7 +476,9 @@ impl Deployer {
         let local = staging.join(&name);
         let retry = self.opts.retry;
         let source = self.source().map_err(Flow::Stop)?;
+        let fetch_clock = Instant::now();
         let fetched = fetch::fetch_one(source.as_mut(), &ckpt.path, &local, retry, reporter);
+        let fetch_ms = fetch_clock.elapsed().as_secs_f64() * 1e3;
         let bytes = match fetched {
             Ok(bytes) => bytes,
             Err(e) => return Err(self.source_failed("fetch", e)),
@@ -443,8 +489,10 @@ impl Deployer {
         self.seen_checkpoint = Some((ckpt.path.clone(), ckpt.meta.clone(), sha.clone()));
         self.skip_known(history, &sha, Some(&ckpt.path))?;
         attempt.checkpoint_sha256 = Some(sha.clone());
+        // Detection (look, settle, look again, hash) wraps the fetch: each gets its share.
+        let detected_in = attempt.since_last_step_ms() - fetch_ms;
         attempt
-            .step(reporter, "detect", |_| {
+            .step_after(reporter, "detect", detected_in, |_| {
                 Ok((
                     (),
                     format!(
@@ -456,7 +504,7 @@ impl Deployer {
             })
             .map_err(Flow::Stop)?;
         attempt
-            .step(reporter, "fetch", |_| {
+            .step_after(reporter, "fetch", fetch_ms, |_| {
                 Ok(((), format!("{name}: {}", human_bytes(bytes))))
             })
             .map_err(Flow::Stop)?;
@@ -500,8 +548,10 @@ impl Deployer {
         let verify_failed = failure
             .as_ref()
             .is_some_and(|f| matches!(f.name, "checksums" | "signature"));
+        // `verify` ran every check at once: each step is charged what its checks took.
+        let spent = |steps: &[&litecnn_bundle::Step]| steps.iter().map(|s| s.ms).sum::<f64>();
         attempt
-            .step(reporter, "verify", |_| {
+            .step_after(reporter, "verify", spent(&verify_steps), |_| {
                 if verify_failed {
                     let f = failure.as_ref().expect("checked above");
                     // May be a transfer fault: retried on the next poll, not rejected for good.
@@ -529,7 +579,7 @@ impl Deployer {
         }
         let expected_version = attempt.version.clone();
         let verified = attempt
-            .step(reporter, "gate", |attempt| {
+            .step_after(reporter, "gate", spent(&gate_steps), |attempt| {
                 let verified = verification
                     .result
                     .map_err(|e| Stop::rejected(format!("{}: {e}", e.step())))?;

@@ -8,7 +8,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::report::Reporter;
-use crate::source::{Source, SourceError, join};
+use crate::source::{Source, SourceError, SourceErrorKind, join};
 
 /// How often a transient error is retried within one attempt, and the first wait (doubled
 /// each time).
@@ -47,6 +47,19 @@ pub fn fetch_files(
         )?;
     }
     Ok(total)
+}
+
+/// A transfer that ended before the size the source announced — a connection dropped in a
+/// way the client reported as end of file — is a network fault, retried (and resumed) like
+/// any other, not a finished file that verify would then reject.
+fn short_transfer(remote: &str, have: u64, expected: Option<u64>) -> Result<(), SourceError> {
+    match expected {
+        Some(size) if have < size => Err(SourceError::new(
+            SourceErrorKind::Unreachable,
+            format!("{remote}: the transfer ended after {have} of {size} bytes"),
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// Fetches one file, resuming after a partial copy. Returns the bytes it wrote.
@@ -90,7 +103,8 @@ pub fn fetch_one(
                 out.flush().map_err(local_err)?;
                 out.get_ref().sync_all().map_err(local_err)?;
                 Ok(n)
-            });
+            })
+            .and_then(|n| short_transfer(remote, offset + n, expected).map(|()| n));
         match result {
             Ok(n) => return Ok(n),
             Err(e) if e.kind.is_transient() && attempt < retry.retries => {

@@ -195,6 +195,20 @@ impl History {
         Ok(())
     }
 
+    /// Replaces the steps of attempt `id` (probation adds its step after the row is written).
+    pub fn set_steps(&self, id: i64, steps: &[StepRecord]) -> Result<(), HistoryError> {
+        self.conn
+            .execute(
+                "UPDATE attempts SET steps = ?2 WHERE id = ?1",
+                params![
+                    id,
+                    serde_json::to_string(steps).unwrap_or_else(|_| "[]".into())
+                ],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
     /// The newest `limit` attempts, newest first.
     pub fn attempts(&self, limit: usize) -> Result<Vec<AttemptRecord>, HistoryError> {
         let mut stmt = self

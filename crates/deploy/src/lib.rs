@@ -5,11 +5,13 @@
 //!   ─► fetch into <store>/staging (retry, resume) ─► verify (checksums, signature)
 //!   ─► convert (checkpoints only) ─► gate (engine, labels, golden, hold-out, latency)
 //!   ─► promote (install the bundle, rename `current`) ─► record (SQLite) ─► notify (webhooks)
+//!   ─► probation (the live model's errors and p99; on a breach: roll back, reject, record, notify)
 //! ```
 //!
 //! Modules: [`source`] (the one trait every kind of source implements), [`candidate`]
 //! (detect), [`fetch`], [`convert`], [`gate`] and [`holdout`], [`deploy`] (one attempt:
-//! [`Deployer`]), [`watch`] (the loop and its controls), [`rollback`], [`status`] (and the
+//! [`Deployer`]), [`watch`] (the loop and its controls), [`probation`] (judging the live model from the server's
+//! metrics), [`rollback`], [`status`] (and the
 //! watcher heartbeat), [`store`] (the layout, atomic installs and switches), [`lock`] (one
 //! deployer per store), [`history`] (SQLite), [`notify`] (Slack, Discord, JSON webhooks).
 //!
@@ -17,6 +19,7 @@
 //! directory), so a crash at any step leaves the current model serving and the store whole.
 
 pub mod attempt;
+pub mod backoff;
 pub mod candidate;
 pub mod convert;
 pub mod deploy;
@@ -26,6 +29,7 @@ pub mod history;
 pub mod holdout;
 pub mod lock;
 pub mod notify;
+pub mod probation;
 pub mod report;
 pub mod rollback;
 pub mod source;

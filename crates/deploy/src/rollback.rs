@@ -50,46 +50,11 @@ pub fn rollback(
     let store = Store::open(store_dir).map_err(|e| setup(&e))?;
     let _lock = StoreLock::acquire(store.root(), Duration::from_secs(30)).map_err(|e| setup(&e))?;
     let history = History::open(&store.history_path()).map_err(|e| setup(&e))?;
-    let current = store.current().map_err(|e| setup(&e))?;
-    let stack = history.promotions().map_err(|e| setup(&e))?;
-    let current_text = current.as_ref().map(Digest::to_string);
-    let leaving = stack
-        .iter()
-        .find(|p| Some(&p.digest) == current_text.as_ref())
-        .cloned();
-    let older: Vec<&Promotion> = stack
-        .iter()
-        .filter(|p| Some(&p.digest) != current_text.as_ref())
-        .filter(|p| Digest::parse(&p.digest).is_some_and(|d| store.has_bundle(&d)))
-        .collect();
-    let target = match to {
-        None => *older.first().ok_or_else(|| {
-            RollbackError::Nowhere("no earlier promotion is kept in the store".into())
-        })?,
-        Some(wanted) => *older
-            .iter()
-            .find(|p| names(p, wanted))
-            .ok_or_else(|| RollbackError::NoMatch(wanted.to_owned()))?,
-    };
-    let digest = Digest::parse(&target.digest).ok_or_else(|| setup(&"bad digest in history"))?;
-    store.set_current(&digest).map_err(|e| setup(&e))?;
-    for p in stack.iter().filter(|p| p.id > target.id) {
-        history.retire_promotion(p.id).map_err(|e| setup(&e))?;
-    }
     let at = rfc3339(started);
-    let from = match &leaving {
-        Some(p) => {
-            let reason = format!("rolled back to {} at {at}", target.version);
-            history
-                .reject(&p.digest, &reason, &at)
-                .map_err(|e| setup(&e))?;
-            if let Some(sha) = &p.checkpoint_sha256 {
-                history.reject(sha, &reason, &at).map_err(|e| setup(&e))?;
-            }
-            format!("{} ({})", p.version, p.digest)
-        }
-        None => current_text.unwrap_or_else(|| "no model".into()),
-    };
+    let (target, from) = switch_back(&store, &history, to, |target| {
+        format!("rolled back to {} at {at}", target.version)
+    })?;
+    let digest = Digest::parse(&target.digest).ok_or_else(|| setup(&"bad digest in history"))?;
     let ms = clock.elapsed().as_secs_f64() * 1e3;
     let mut record = AttemptRecord {
         id: 0,
@@ -117,6 +82,60 @@ pub fn rollback(
         eprintln!("warning: {problem}");
     }
     Ok(record)
+}
+
+/// Switches `current` back to the promotion before it (or the kept one `to` names), takes
+/// the newer promotions off the stack and marks the version left rejected with
+/// `why(target)`, so no watcher promotes it again. The caller holds the store lock.
+/// Returns the target and a description of the version left.
+pub(crate) fn switch_back(
+    store: &Store,
+    history: &History,
+    to: Option<&str>,
+    why: impl FnOnce(&Promotion) -> String,
+) -> Result<(Promotion, String), RollbackError> {
+    let setup = |e: &dyn std::fmt::Display| RollbackError::Setup(e.to_string());
+    let current = store.current().map_err(|e| setup(&e))?;
+    let stack = history.promotions().map_err(|e| setup(&e))?;
+    let current_text = current.as_ref().map(Digest::to_string);
+    let leaving = stack
+        .iter()
+        .find(|p| Some(&p.digest) == current_text.as_ref())
+        .cloned();
+    let older: Vec<&Promotion> = stack
+        .iter()
+        .filter(|p| Some(&p.digest) != current_text.as_ref())
+        .filter(|p| Digest::parse(&p.digest).is_some_and(|d| store.has_bundle(&d)))
+        .collect();
+    let target = match to {
+        None => *older.first().ok_or_else(|| {
+            RollbackError::Nowhere("no earlier promotion is kept in the store".into())
+        })?,
+        Some(wanted) => *older
+            .iter()
+            .find(|p| names(p, wanted))
+            .ok_or_else(|| RollbackError::NoMatch(wanted.to_owned()))?,
+    };
+    let digest = Digest::parse(&target.digest).ok_or_else(|| setup(&"bad digest in history"))?;
+    store.set_current(&digest).map_err(|e| setup(&e))?;
+    for p in stack.iter().filter(|p| p.id > target.id) {
+        history.retire_promotion(p.id).map_err(|e| setup(&e))?;
+    }
+    let at = rfc3339(SystemTime::now());
+    let from = match &leaving {
+        Some(p) => {
+            let reason = why(target);
+            history
+                .reject(&p.digest, &reason, &at)
+                .map_err(|e| setup(&e))?;
+            if let Some(sha) = &p.checkpoint_sha256 {
+                history.reject(sha, &reason, &at).map_err(|e| setup(&e))?;
+            }
+            format!("{} ({})", p.version, p.digest)
+        }
+        None => current_text.unwrap_or_else(|| "no model".into()),
+    };
+    Ok((target.clone(), from))
 }
 
 #[cfg(test)]

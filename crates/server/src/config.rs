@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use crate::admin::AdminActions;
 use crate::auth::{TokenError, Tokens};
-use crate::metrics::DeployCounter;
+use crate::metrics::{DeployCounter, LiveMetrics};
 use crate::record::DeployRecord;
 use crate::tls::{self, TlsError, TlsFiles};
 
@@ -63,6 +63,8 @@ pub struct ServeConfig {
     pub admin: Option<Arc<dyn AdminActions>>,
     /// Deploy attempts of the in-process deployer, exposed in `/metrics`.
     pub deploys: DeployCounter,
+    /// Filled with this server's metrics when it starts, for the in-process deployer.
+    pub live: LiveMetrics,
     /// The store's deploy record behind `/v1/history` and `/v1/status`.
     pub record: Option<Arc<dyn DeployRecord>>,
     pub limits: Limits,
@@ -84,6 +86,7 @@ pub struct ServeOptions {
     pub admin_token_file: Option<PathBuf>,
     pub admin: Option<Arc<dyn AdminActions>>,
     pub deploys: DeployCounter,
+    pub live: LiveMetrics,
     pub record: Option<Arc<dyn DeployRecord>>,
     pub limits: Limits,
     pub store: Option<PathBuf>,
@@ -145,6 +148,7 @@ impl ServeConfig {
             admin_tokens,
             admin: options.admin,
             deploys: options.deploys,
+            live: options.live,
             record: options.record,
             limits,
             store: options.store,

@@ -48,7 +48,7 @@ pub mod workers;
 pub use admin::AdminActions;
 pub use config::{ConfigError, Limits, ServeConfig, ServeOptions};
 pub use error::ApiError;
-pub use metrics::DeployCounter;
+pub use metrics::{DeployCounter, LiveMetrics};
 pub use model::{LoadCause, LoadError, LoadedModel};
 pub use record::DeployRecord;
 pub use routes::build_router;

@@ -3,6 +3,7 @@
 //! blow up the label set), method and status; `/predict` stage latencies are histograms; the
 //! queue depth is a gauge; the serving model is an info gauge labelled with its digest.
 
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use axum::extract::{MatchedPath, Request, State};
@@ -16,6 +17,7 @@ use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
 use crate::model::LoadedModel;
+use crate::slot::ModelSlot;
 use crate::state::AppState;
 
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
@@ -81,8 +83,35 @@ impl DeployCounter {
     }
 }
 
+/// This process's `/metrics` text, for the in-process deployer's probation (`serve --watch`,
+/// DESIGN §9: probation is judged by the serving process). Empty until the server starts;
+/// cloning shares it.
+#[derive(Clone, Default)]
+pub struct LiveMetrics(Arc<OnceLock<(Arc<Metrics>, Arc<ModelSlot>)>>);
+
+impl LiveMetrics {
+    pub(crate) fn attach(&self, metrics: Arc<Metrics>, slot: Arc<ModelSlot>) {
+        let _ = self.0.set((metrics, slot));
+    }
+
+    /// What `GET /metrics` would answer now; `None` before the server started.
+    pub fn render(&self) -> Option<String> {
+        let (metrics, slot) = self.0.get()?;
+        Some(metrics.render(slot.current().as_deref()))
+    }
+}
+
+impl std::fmt::Debug for LiveMetrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LiveMetrics")
+    }
+}
+
 pub struct Metrics {
     registry: Registry,
+    /// `render` clears and sets the model info before encoding: two renders at once (a
+    /// scrape and the deployer's probation) must not see each other's half-done state.
+    render_lock: Mutex<()>,
     requests: Family<RequestLabels, Counter>,
     request_seconds: Histograms<RouteLabels>,
     stage_seconds: Histograms<StageLabels>,
@@ -145,6 +174,7 @@ impl Metrics {
         );
         Metrics {
             registry,
+            render_lock: Mutex::new(()),
             requests,
             request_seconds,
             stage_seconds,
@@ -182,6 +212,7 @@ impl Metrics {
 
     /// The exposition text, with the model info set to the model serving now.
     pub fn render(&self, serving: Option<&LoadedModel>) -> String {
+        let _one_at_a_time = self.render_lock.lock().unwrap_or_else(|e| e.into_inner());
         self.model.clear();
         if let Some(m) = serving {
             let labels = ModelLabels {

@@ -32,6 +32,7 @@ impl AppState {
             config.limits.queue,
             metrics.queue_depth.clone(),
         )?;
+        config.live.attach(metrics.clone(), slot.clone());
         let rate_limiter = config
             .limits
             .rate_limit

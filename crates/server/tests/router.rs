@@ -45,6 +45,7 @@ fn config(threads: usize, limits: Limits) -> ServeConfig {
         admin_tokens: None,
         admin: None,
         deploys: Default::default(),
+        live: Default::default(),
         record: None,
         limits,
         store: None,

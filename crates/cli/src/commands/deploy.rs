@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use litecnn_bundle::PublicKey;
+use litecnn_deploy::probation::Live;
 use litecnn_deploy::source::SourceOptions;
 use litecnn_deploy::{
     DeployOptions, Deployer, Ended, LogReporter, Reporter, WatchControl, Webhook,
@@ -63,9 +64,20 @@ pub fn deploy_options(
     opts.convert = args.convert.clone();
     opts.settle = args.settle;
     opts.keep = args.keep;
+    opts.probation = args.probation;
     opts.notify = webhooks(&args.notify)?;
     opts.force = force;
     Ok(opts)
+}
+
+/// `--server URL`: where probation reads the live model's metrics.
+fn server(url: Option<&str>) -> anyhow::Result<Option<Live>> {
+    let Some(url) = url else { return Ok(None) };
+    anyhow::ensure!(
+        url.starts_with("http://") || url.starts_with("https://"),
+        "--server {url:?}: expected the http(s):// address of a `litecnn serve`"
+    );
+    Ok(Some(Live::Http(url.to_owned())))
 }
 
 /// The `--notify` targets.
@@ -87,7 +99,8 @@ pub fn reporter() -> Arc<dyn Reporter> {
 
 pub fn deploy(args: &DeployArgs) -> anyhow::Result<()> {
     let store = store_dir(&args.store)?;
-    let opts = deploy_options(&args.source, &args.options, args.force)?;
+    let mut opts = deploy_options(&args.source, &args.options, args.force)?;
+    opts.live = server(args.server.as_deref())?;
     let mut deployer = Deployer::new(&store, opts, reporter())?;
     let ended = deployer.attempt();
     finish(&ended)
@@ -114,6 +127,12 @@ fn finish(ended: &Ended) -> anyhow::Result<()> {
             a.reason.as_deref().unwrap_or("?")
         ))
         .into()),
+        Ended::RolledBack(a) => Err(Rejected(format!(
+            "rolled back {}: {}",
+            a.version.as_deref().unwrap_or("the candidate"),
+            a.reason.as_deref().unwrap_or("?")
+        ))
+        .into()),
         Ended::Failed(a) => anyhow::bail!("deploy failed: {}", a.reason.as_deref().unwrap_or("?")),
         Ended::FailedAgain(why) => anyhow::bail!("deploy failed: {why}"),
     }
@@ -121,7 +140,8 @@ fn finish(ended: &Ended) -> anyhow::Result<()> {
 
 pub fn watch(args: &WatchArgs) -> anyhow::Result<()> {
     let store = store_dir(&args.store)?;
-    let opts = deploy_options(&args.source, &args.options, false)?;
+    let mut opts = deploy_options(&args.source, &args.options, false)?;
+    opts.live = server(args.server.as_deref())?;
     let mut deployer = Deployer::new(&store, opts, reporter())?;
     let control = Arc::new(WatchControl::default());
     crate::signals::stop_on_signal(control.clone())?;

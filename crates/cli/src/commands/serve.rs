@@ -12,9 +12,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use litecnn_deploy::probation::Live;
 use litecnn_deploy::{Deployer, Ended, LogReporter, WatchControl};
 use litecnn_server::{
-    DeployCounter, Limits, LoadedModel, ModelSlot, ServeConfig, ServeOptions, TlsFiles, store,
+    DeployCounter, Limits, LiveMetrics, LoadedModel, ModelSlot, ServeConfig, ServeOptions,
+    TlsFiles, store,
 };
 
 use crate::cli::ServeArgs;
@@ -35,12 +37,17 @@ pub fn serve(args: &ServeArgs) -> anyhow::Result<()> {
     }
     let store = args.store.clone().or_else(default_store);
     let deploys = DeployCounter::default();
+    let live = LiveMetrics::default();
     let control = match &args.watch {
         Some(source) => {
             let store = store
                 .as_deref()
                 .context("--watch needs a store (--store DIR)")?;
-            Some(watch_in_background(source, store, args, deploys.clone())?)
+            let watching = Watching {
+                deploys: deploys.clone(),
+                live: live.clone(),
+            };
+            Some(watch_in_background(source, store, args, watching)?)
         }
         None => None,
     };
@@ -58,6 +65,7 @@ pub fn serve(args: &ServeArgs) -> anyhow::Result<()> {
         admin_token_file: args.admin_token_file.clone(),
         admin: Some(Arc::new(admin)),
         deploys,
+        live,
         record: store
             .clone()
             .map(|store| Arc::new(StoreRecord { store }) as Arc<dyn litecnn_server::DeployRecord>),
@@ -101,15 +109,26 @@ pub fn serve(args: &ServeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// What the in-process deployer shares with the server: the deploy counter of `/metrics`,
+/// and `/metrics` itself, which probation judges.
+struct Watching {
+    deploys: DeployCounter,
+    live: LiveMetrics,
+}
+
 /// The deployer of `serve --watch`, on its own thread; the server's store watcher swaps in
 /// what it promotes.
 fn watch_in_background(
     source: &str,
     store: &Path,
     args: &ServeArgs,
-    deploys: DeployCounter,
+    Watching { deploys, live }: Watching,
 ) -> anyhow::Result<Arc<WatchControl>> {
-    let opts = deploy_options(source, &args.deploy, false)?;
+    let mut opts = deploy_options(source, &args.deploy, false)?;
+    // Empty until the server is up: probation then waits for the swap like any other.
+    opts.live = Some(Live::InProcess(Arc::new(move || {
+        live.render().unwrap_or_default()
+    })));
     let mut deployer = Deployer::new(store, opts, Arc::new(LogReporter::default()))?;
     let control = Arc::new(WatchControl::default());
     let every = args.every;

@@ -7,6 +7,7 @@ pub mod http;
 pub mod repo;
 pub mod server;
 pub mod store;
+pub mod traffic;
 pub mod webhook;
 pub mod wrk;
 

@@ -45,3 +45,23 @@ pub fn publish(repo: &Path, from: &str, version: &str, edit: impl FnOnce(&Path))
     fs::write(repo.join("LATEST.tmp"), format!("{version}\n")).unwrap();
     fs::rename(repo.join("LATEST.tmp"), repo.join("LATEST")).unwrap();
 }
+
+/// Spoils a published bundle: one flipped byte in the middle of its model, after
+/// `SHA256SUMS` was written (a transfer fault or tampering; caught at verify).
+pub fn flip_a_byte(dir: &Path) {
+    let path = dir.join("model.onnx");
+    let mut bytes = fs::read(&path).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x01;
+    fs::write(&path, bytes).unwrap();
+}
+
+/// Spoils a published bundle: one label fewer than the model has classes, with checksums
+/// that match (caught by the gate).
+pub fn drop_a_label(dir: &Path) {
+    let path = dir.join("litecnn.json");
+    let mut manifest: Value = serde_json::from_slice(&fs::read(&path).unwrap()).unwrap();
+    manifest["labels"].as_array_mut().unwrap().pop();
+    fs::write(&path, serde_json::to_vec_pretty(&manifest).unwrap()).unwrap();
+    litecnn_bundle::writer::write_checksums(dir).unwrap();
+}

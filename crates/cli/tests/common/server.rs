@@ -109,3 +109,20 @@ impl Drop for Server {
 fn cache_dir(store: &Path) -> PathBuf {
     store.with_extension("cache")
 }
+
+/// Waits (up to a generous 90 s) until `/ready` names `version`.
+pub fn wait_for_version(addr: SocketAddr, version: &str) {
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        let ready = Request::get("/ready").send(addr);
+        if ready.status == 200 && ready.json()["version"] == version {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "never served {version}: {}",
+            ready.text()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}

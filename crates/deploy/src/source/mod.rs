@@ -158,9 +158,18 @@ impl SourceError {
 
     /// A failed write into our own staging file: never the source's fault.
     pub fn local_write(path: &str, e: &std::io::Error) -> SourceError {
+        use std::io::ErrorKind::{FileTooLarge, QuotaExceeded, StorageFull};
+        // What the operator has to do differs from a plain I/O error: say it.
+        let hint = match e.kind() {
+            StorageFull | FileTooLarge | QuotaExceeded => {
+                " (disk full: free space on the store's file system, or raise its file-size \
+                 limit; the current model is untouched)"
+            }
+            _ => "",
+        };
         SourceError::new(
             SourceErrorKind::LocalWrite,
-            format!("cannot write {path} into the store: {e}"),
+            format!("cannot write {path} into the store: {e}{hint}"),
         )
     }
 }

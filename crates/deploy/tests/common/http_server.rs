@@ -1,7 +1,8 @@
 //! A small HTTP/1.1 file server on a loopback thread: HEAD and GET of in-memory files, with
 //! ETag, Last-Modified, `If-None-Match` (304) and `Range: bytes=N-` (206) — or, when told,
 //! ignoring ranges the way simple servers do. It counts what it answered, so tests can see
-//! that a 304 was used. `/private/…` answers 403, `/broken/…` 500.
+//! that a 304 was used. `/private/…` answers 403, `/broken/…` 500. With `trickle` set, bodies
+//! go out a few bytes at a time: a slow link, for tests that kill a deployer mid-fetch.
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
@@ -9,6 +10,7 @@ use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 #[derive(Default)]
 pub struct Shared {
@@ -16,6 +18,8 @@ pub struct Shared {
     pub ignore_ranges: AtomicBool,
     /// Status codes sent, in order.
     pub answered: Mutex<Vec<u16>>,
+    /// `Some((bytes, pause))`: send bodies `bytes` at a time with `pause` between.
+    pub trickle: Mutex<Option<(usize, Duration)>>,
     stop: AtomicBool,
 }
 
@@ -108,7 +112,17 @@ fn answer(stream: TcpStream, shared: &Shared) -> std::io::Result<()> {
         body.len()
     )?;
     if method != "HEAD" {
-        out.write_all(&body)?;
+        let trickle = *shared.trickle.lock().unwrap();
+        match trickle {
+            Some((bytes, pause)) => {
+                for chunk in body.chunks(bytes.max(1)) {
+                    out.write_all(chunk)?;
+                    out.flush()?;
+                    std::thread::sleep(pause);
+                }
+            }
+            None => out.write_all(&body)?,
+        }
     }
     out.flush()
 }

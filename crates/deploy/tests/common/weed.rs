@@ -8,6 +8,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use object_store::aws::AmazonS3Builder;
+use object_store::path::Path;
+use object_store::{ObjectStoreExt, PutPayload, RetryConfig};
 use tempfile::TempDir;
 
 use super::process::{kill_tree, read, wait_for_port};
@@ -129,4 +131,33 @@ fn free_port_pairs() -> [u16; 5] {
         }
     }
     [ports[0], ports[1], ports[2], ports[3], ports[4]]
+}
+
+/// Uploads `files` (key, bytes) with object_store itself.
+pub fn upload(builder: AmazonS3Builder, files: &[(&str, &[u8])]) {
+    // Few retries: a failure should show up here, not after object_store's 3 minutes.
+    let retry = RetryConfig {
+        max_retries: 2,
+        ..RetryConfig::default()
+    };
+    let store = builder
+        .with_bucket_name(BUCKET)
+        .with_retry(retry)
+        .build()
+        .unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    for (key, bytes) in files {
+        // The gateway may still be joining the filer for a moment after its port opens.
+        let mut tries = 0;
+        while let Err(e) =
+            runtime.block_on(store.put(&Path::from(*key), PutPayload::from(bytes.to_vec())))
+        {
+            tries += 1;
+            assert!(tries < 60, "cannot upload {key}: {e}");
+            std::thread::sleep(std::time::Duration::from_millis(500));
+        }
+    }
 }

@@ -1,42 +1,10 @@
 //! `s3://` against SeaweedFS with real SigV4: reads, listing, refusals, outages.
 
 use litecnn_deploy::source::{S3Source, Source, SourceErrorKind};
-use object_store::aws::AmazonS3Builder;
-use object_store::path::Path;
-use object_store::{ObjectStoreExt, PutPayload, RetryConfig};
 
-use super::common::weed::{BUCKET, SECRET_KEY, Weed};
+use super::common::weed::{BUCKET, SECRET_KEY, Weed, upload};
 use super::common::{free_port, pattern_bytes, sha256_hex};
 use super::fetch;
-
-/// Uploads `files` (key, bytes) with object_store itself.
-fn upload(builder: AmazonS3Builder, files: &[(&str, &[u8])]) {
-    // Few retries: a failure should show up here, not after object_store's 3 minutes.
-    let retry = RetryConfig {
-        max_retries: 2,
-        ..RetryConfig::default()
-    };
-    let store = builder
-        .with_bucket_name(BUCKET)
-        .with_retry(retry)
-        .build()
-        .unwrap();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    for (key, bytes) in files {
-        // The gateway may still be joining the filer for a moment after its port opens.
-        let mut tries = 0;
-        while let Err(e) =
-            runtime.block_on(store.put(&Path::from(*key), PutPayload::from(bytes.to_vec())))
-        {
-            tries += 1;
-            assert!(tries < 60, "cannot upload {key}: {e}");
-            std::thread::sleep(std::time::Duration::from_millis(500));
-        }
-    }
-}
 
 #[test]
 fn s3_stat_list_fetch_and_failures() {
