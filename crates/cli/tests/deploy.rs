@@ -145,17 +145,7 @@ fn a_local_repository_is_deployed_gated_rolled_back_and_recorded() {
             assert!(row.get(key).is_some(), "{key} missing in {row}");
         }
     }
-    let steps = |row: &Value| -> Vec<String> {
-        row["steps"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|s| {
-                assert!(s["ms"].as_f64().unwrap() >= 0.0);
-                format!("{}:{}", s["name"].as_str().unwrap(), s["ok"])
-            })
-            .collect()
-    };
+    let steps = common::history::step_outcomes;
     assert_eq!(
         steps(&rows[5]),
         [

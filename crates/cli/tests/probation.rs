@@ -200,12 +200,7 @@ fn probation_keeps_a_healthy_model_and_rolls_back_a_slow_one() {
         row["gates"]["latency"]["ok"], true,
         "the gate passed: {row}"
     );
-    let steps: Vec<&str> = row["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["name"].as_str().unwrap())
-        .collect();
+    let steps = common::history::step_names(row);
     assert_eq!(
         steps,
         ["detect", "fetch", "verify", "gate", "promote", "probation"]

@@ -3,6 +3,7 @@
 
 #![allow(dead_code)] // each test binary uses its own subset
 
+pub mod history;
 pub mod http;
 pub mod repo;
 pub mod server;

@@ -117,12 +117,7 @@ fn checkpoints_are_taken_once_stable_converted_and_redeployed_when_rewritten() {
     });
     assert_eq!(row["result"], "promoted", "{row}");
     assert_eq!(row["checkpoint_sha256"], hex(&first), "{row}");
-    let steps: Vec<&str> = row["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["name"].as_str().unwrap())
-        .collect();
+    let steps = crate::common::history::step_names(&row);
     assert_eq!(
         steps,
         ["detect", "fetch", "convert", "verify", "gate", "promote"]

@@ -26,6 +26,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use common::history::step_outcomes as steps;
 use common::{litecnn, stderr};
 
 /// `history --json` of `store`, newest first.
@@ -64,19 +65,6 @@ fn wait_for_row(store: &Path, what: &str, wanted: impl Fn(&Value) -> bool) -> Va
         );
         std::thread::sleep(Duration::from_millis(200));
     }
-}
-
-/// `name:ok` for each step of a history row.
-fn steps(row: &Value) -> Vec<String> {
-    row["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| {
-            assert!(s["ms"].as_f64().unwrap() >= 0.0, "{s}");
-            format!("{}:{}", s["name"].as_str().unwrap(), s["ok"])
-        })
-        .collect()
 }
 
 /// The `{result}`s of the history, newest first.
