@@ -94,18 +94,22 @@ proptest! {
     }
 }
 
-#[test]
-fn split_over_threads_equals_reference() {
-    let shape = [1, 64, 57, 57];
-    let window = WindowParams {
-        kernel: vec![3, 3],
-        strides: vec![2, 2],
+/// A 2-D `size`×`size` window with stride `stride`, no padding and no dilation.
+fn square_window(size: usize, stride: usize, ceil_mode: bool) -> WindowParams {
+    WindowParams {
+        kernel: vec![size, size],
+        strides: vec![stride, stride],
         dilations: vec![1, 1],
         pads: vec![0, 0, 0, 0],
         auto_pad: AutoPad::NotSet,
-        ceil_mode: true,
-    };
-    let g = PoolGeometry::new(&shape, &window).unwrap();
+        ceil_mode,
+    }
+}
+
+#[test]
+fn split_over_threads_equals_reference() {
+    let shape = [1, 64, 57, 57];
+    let g = PoolGeometry::new(&shape, &square_window(3, 2, true)).unwrap();
     let x = values(shape.iter().product(), 7, true);
     let pool4 = rayon::ThreadPoolBuilder::new()
         .num_threads(4)
@@ -124,14 +128,6 @@ fn split_over_threads_equals_reference() {
 
 #[test]
 fn a_wrong_buffer_is_an_error_not_a_panic() {
-    let window = WindowParams {
-        kernel: vec![2, 2],
-        strides: vec![1, 1],
-        dilations: vec![1, 1],
-        pads: vec![0, 0, 0, 0],
-        auto_pad: AutoPad::NotSet,
-        ceil_mode: false,
-    };
-    let g = PoolGeometry::new(&[1, 1, 3, 3], &window).unwrap();
+    let g = PoolGeometry::new(&[1, 1, 3, 3], &square_window(2, 1, false)).unwrap();
     assert!(fast::pool::pool(&g, PoolKind::Max, &[0.0; 8]).is_err());
 }
