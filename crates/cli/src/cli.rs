@@ -343,4 +343,8 @@ pub struct BenchArgs {
     /// Print one JSON object: {"model","threads","batch","iters","p50_ms","p90_ms","mean_ms","min_ms"}.
     #[arg(long)]
     pub json: bool,
+    /// After the timed runs, run `--iters` more timing every node, and print where the time
+    /// goes: by op kind and the slowest nodes, with their weight and output shapes.
+    #[arg(long, conflicts_with = "json")]
+    pub profile: bool,
 }

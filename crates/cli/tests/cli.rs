@@ -109,6 +109,52 @@ fn bench_json_has_exactly_the_documented_fields() {
 }
 
 #[test]
+fn bench_profile_accounts_for_every_node() {
+    let model = fixture("tiny_cnn.onnx");
+    let model = model.to_str().unwrap();
+    let inspect = litecnn(&["inspect", model, "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&inspect.stdout).unwrap();
+    let out = litecnn(&[
+        "bench",
+        model,
+        "--threads",
+        "1",
+        "--warmup",
+        "1",
+        "--iters",
+        "3",
+        "--profile",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let (by_op, by_node) = text
+        .split_once("\n\n node ")
+        .unwrap_or_else(|| panic!("no node table in:\n{text}"));
+    // The per-op table counts the optimised graph's nodes, as `inspect` does.
+    let ops = v["ops_after_folding"].as_object().unwrap();
+    for (op, count) in ops {
+        let row = by_op
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(op))
+            .unwrap_or_else(|| panic!("no {op} row in:\n{text}"));
+        assert_eq!(row.split_whitespace().nth(1), Some(&*count.to_string()));
+    }
+    let total = by_op.lines().find(|l| l.starts_with("total")).unwrap();
+    let total: Vec<&str> = total.split_whitespace().collect();
+    assert_eq!(total[1], v["nodes_after_folding"].to_string());
+    assert!(total[2].parse::<f64>().unwrap() > 0.0, "{text}");
+    // Every node is listed once (the fixture has fewer than the 25 listed), the conv rows
+    // with their weight shapes.
+    let rows: Vec<&str> = by_node.lines().skip(1).collect();
+    assert_eq!(rows.len().to_string(), v["nodes_after_folding"].to_string());
+    assert!(
+        rows.iter()
+            .any(|r| r.contains("FusedConv") && r.contains("[16, 3, 3, 3]")),
+        "{text}"
+    );
+}
+
+#[test]
 fn inspect_reports_io_parameters_and_ops() {
     let model = fixture("tiny_cnn.onnx");
     let out = litecnn(&["inspect", model.to_str().unwrap(), "--json"]);

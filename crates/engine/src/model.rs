@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use crate::error::EngineError;
 use crate::ir::{Dim, Graph, Value, ValueId};
@@ -122,10 +123,27 @@ impl Model {
     /// Runs the model on one tensor per graph input, in declaration order.
     pub fn run(&self, inputs: Vec<Tensor>) -> Result<Vec<Tensor>, EngineError> {
         self.check_inputs(&inputs)?;
-        self.pool.install(|| self.run_nodes(inputs))
+        self.pool.install(|| self.run_nodes(inputs, None))
     }
 
-    fn run_nodes(&self, inputs: Vec<Tensor>) -> Result<Vec<Tensor>, EngineError> {
+    /// [`Model::run`] that also adds each node's wall time to `node_times` (one entry per node
+    /// of [`Model::graph`], in order; resized to fit), for `litecnn bench --profile`.
+    pub fn run_profiled(
+        &self,
+        inputs: Vec<Tensor>,
+        node_times: &mut Vec<Duration>,
+    ) -> Result<Vec<Tensor>, EngineError> {
+        self.check_inputs(&inputs)?;
+        node_times.resize(self.graph.nodes.len(), Duration::ZERO);
+        self.pool
+            .install(|| self.run_nodes(inputs, Some(node_times)))
+    }
+
+    fn run_nodes(
+        &self,
+        inputs: Vec<Tensor>,
+        mut node_times: Option<&mut Vec<Duration>>,
+    ) -> Result<Vec<Tensor>, EngineError> {
         let mut slots: Vec<Option<Arc<Tensor>>> = vec![None; self.graph.values.len()];
         for (&id, tensor) in self.graph.inputs.iter().zip(inputs) {
             slots[id.index()] = Some(Arc::new(tensor));
@@ -139,8 +157,12 @@ impl Model {
                 .iter()
                 .map(|i| i.and_then(|id| slots[id.index()].as_deref()))
                 .collect();
+            let start = node_times.is_some().then(Instant::now);
             let outputs = ops::eval_with(self.options.kernels, &node.op, &args, node.outputs.len())
                 .map_err(|e| EngineError::node(node, e))?;
+            if let (Some(times), Some(start)) = (node_times.as_deref_mut(), start) {
+                times[step] += start.elapsed();
+            }
             for (&id, t) in node.outputs.iter().zip(outputs) {
                 slots[id.index()] = Some(Arc::new(t));
             }

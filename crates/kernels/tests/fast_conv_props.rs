@@ -185,6 +185,43 @@ proptest! {
     }
 }
 
+/// The depthwise shapes of mobile networks (3×3 and 5×5 taps, the unrolled paths), on planes
+/// wide enough for several vector blocks per row, with strides, dilations and uneven pads.
+#[allow(clippy::type_complexity)]
+fn mobile_depthwise_case() -> impl Strategy<Value = ([usize; 4], [usize; 4], WindowParams, usize)> {
+    (
+        1..6usize,
+        prop_oneof![Just(3usize), Just(5)],
+        1..3usize,
+        1..3usize,
+        (1..70usize, 1..70usize),
+        [0..3usize, 0..3usize, 0..3usize, 0..3usize],
+    )
+        .prop_map(|(channels, k, stride, dilation, (h, w), pads)| {
+            let window = WindowParams {
+                kernel: vec![k, k],
+                strides: vec![stride, stride],
+                dilations: vec![dilation, dilation],
+                pads: pads.to_vec(),
+                auto_pad: AutoPad::NotSet,
+                ceil_mode: false,
+            };
+            ([1, channels, h, w], [channels, 1, k, k], window, channels)
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    #[test]
+    fn mobile_depthwise_matches_reference(
+        case in mobile_depthwise_case(), act in activation(), bias: bool, residual: bool,
+        seed in any::<u64>()
+    ) {
+        check_case(case, act, bias, residual, seed)?;
+    }
+}
+
 #[test]
 fn one_and_three_dim_convs_match_reference() {
     let cases: [(&[usize], &[usize], WindowParams); 2] = [

@@ -55,6 +55,9 @@ pub fn bench(args: &BenchArgs) -> anyhow::Result<()> {
             report.min_ms
         );
     }
+    if args.profile {
+        super::bench_profile::print_profile(&model, &inputs, args.iters)?;
+    }
     Ok(())
 }
 

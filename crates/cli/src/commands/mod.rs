@@ -2,6 +2,7 @@
 
 mod admin;
 mod bench;
+mod bench_profile;
 pub mod deploy;
 mod inspect;
 mod predict;

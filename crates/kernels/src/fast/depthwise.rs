@@ -1,11 +1,13 @@
 //! Depthwise 2-D convolution (one filter per channel, `group == channels`) without im2col.
 //!
-//! Each channel is copied once into a zero-bordered scratch plane whose columns are split by
-//! `stride` phase (column `c` of the padded plane goes to phase `c % stride`, position
-//! `c / stride`). Every kernel tap then reads a contiguous run of one phase row, so the inner
-//! loop is a plain `out += w * src` over a whole output row, at any stride or dilation, with no
-//! bounds tests and no padding branches. Bias, residual and activation are applied per channel
-//! while its plane is still in cache.
+//! Each channel is copied once into a zero-bordered scratch plane split by stride phase: padded
+//! position `(r, c)` goes to phase `(r % stride_h, c % stride_w)` at `(r / stride_h,
+//! c / stride_w)`. In that layout every kernel tap of output `(oy, ox)` reads element
+//! `(oy, ox)` of one phase shifted by a constant, so with the output laid out at the phase's row
+//! pitch, the whole channel is one long loop `acc[p] += w[t] * phase[p + offset[t]]` over
+//! `p = oy * pitch + ox`: no rows, no tails, no padding branches, at any stride or dilation.
+//! The few columns past the output's width are computed and dropped when the rows are copied
+//! into place, where the residual and the activation are applied while the plane is in cache.
 
 use super::activation::apply_body;
 use super::dispatch::multiversion;
@@ -14,38 +16,53 @@ use super::parallel::{for_item_ranges, threads_for};
 use super::scratch;
 use crate::reference::window::AxisGeometry;
 
-/// Zeros after the padded plane: a row tail reads up to a block (8) past its last element.
-const TAIL_SLACK: usize = 8;
+/// Outputs per vector block of the accumulation loop.
+const LANES: usize = 8;
+/// Vector blocks accumulated together: independent chains that hide the FMA latency.
+const UNROLL: usize = 4;
 
-/// The padded, phase-split plane of one channel.
+/// The padded, phase-split plane of one channel and the output pitch it implies.
 #[derive(Clone, Copy, Debug)]
 struct PhasePlane {
-    /// Rows of the padded input (pads included).
+    /// Stride phases per axis.
+    phases_h: usize,
+    phases_w: usize,
+    /// Rows and columns of each phase plane.
     rows: usize,
-    /// Columns per phase: `ceil(padded width / stride)`.
     cols: usize,
-    phases: usize,
+    /// Output positions computed per channel: `(out_h - 1) * cols + out_w`, rounded up to a
+    /// whole vector block.
+    outputs: usize,
 }
 
 impl PhasePlane {
     fn new(h: &AxisGeometry, w: &AxisGeometry) -> PhasePlane {
-        let padded_width = w.pad_begin + w.input + w.pad_end;
+        let padded_rows = h.pad_begin + h.input + h.pad_end;
+        let padded_cols = w.pad_begin + w.input + w.pad_end;
+        let cols = padded_cols.div_ceil(w.stride);
         PhasePlane {
-            rows: h.pad_begin + h.input + h.pad_end,
-            cols: padded_width.div_ceil(w.stride),
-            phases: w.stride,
+            phases_h: h.stride,
+            phases_w: w.stride,
+            rows: padded_rows.div_ceil(h.stride),
+            cols,
+            outputs: ((h.output - 1) * cols + w.output).next_multiple_of(LANES),
         }
     }
 
-    /// Elements of the scratch plane, including [`TAIL_SLACK`] past the last row so that a
-    /// row tail can be computed as a whole vector block.
+    fn phase_len(&self) -> usize {
+        self.rows * self.cols
+    }
+
+    /// Elements of the scratch plane: the phases, then enough zeros that the last output
+    /// block's taps (which may run past the last phase by up to a row and a block) stay inside.
     fn len(&self) -> usize {
-        self.phases * self.rows * self.cols + TAIL_SLACK
+        self.phases_h * self.phases_w * self.phase_len() + self.cols + LANES * UNROLL
     }
 
     /// Index of padded position `(row, col)`.
     fn at(&self, row: usize, col: usize) -> usize {
-        ((col % self.phases) * self.rows + row) * self.cols + col / self.phases
+        let phase = (row % self.phases_h) * self.phases_w + col % self.phases_w;
+        phase * self.phase_len() + (row / self.phases_h) * self.cols + col / self.phases_w
     }
 }
 
@@ -90,130 +107,193 @@ fn channels(
     let [_, h, w] = axes;
     let (in_plane, out_plane) = (h.input * w.input, h.output * w.output);
     let taps = h.kernel * w.kernel;
-    let padded = PhasePlane::new(h, w);
-    // Where each tap's source run for output row 0 starts; row `oy` adds `oy * stride` rows.
+    let plane = PhasePlane::new(h, w);
+    // Where each tap reads for output position 0; position `p` adds `p`.
     let tap_offsets: Vec<usize> = (0..h.kernel)
         .flat_map(|ky| (0..w.kernel).map(move |kx| (ky, kx)))
-        .map(|(ky, kx)| padded.at(ky * h.dilation, kx * w.dilation))
+        .map(|(ky, kx)| plane.at(ky * h.dilation, kx * w.dilation))
         .collect();
     // The borders stay zero across channels: only the interior is rewritten.
-    scratch::with_zeroed(padded.len(), |phases| {
+    scratch::with_zeroed(plane.len() + plane.outputs, |buf| {
+        let (phases, acc) = buf.split_at_mut(plane.len());
         let planes = input
             .chunks_exact(in_plane)
             .zip(output.chunks_exact_mut(out_plane));
         for (c, (x, y)) in planes.enumerate() {
             let channel = first_channel + c;
-            epilogue.prefill(y, channel, channel * out_plane);
-            let kernel = &weight[channel * taps..][..taps];
-            let act = epilogue.activation;
-            channel_dispatched(h, w, padded, phases, x, kernel, &tap_offsets, y, act);
+            let job = Channel {
+                h,
+                w,
+                plane,
+                kernel: &weight[channel * taps..][..taps],
+                tap_offsets: &tap_offsets,
+                bias: epilogue.bias.map_or(0.0, |b| b[channel]),
+                residual: epilogue
+                    .residual
+                    .map(|r| &r[channel * out_plane..][..out_plane]),
+            };
+            channel_dispatched(&job, phases, acc, x, y, epilogue.activation);
         }
     });
 }
 
+/// One channel's convolution: what [`channel_body`] needs besides its buffers.
+struct Channel<'a> {
+    h: &'a AxisGeometry,
+    w: &'a AxisGeometry,
+    plane: PhasePlane,
+    kernel: &'a [f32],
+    tap_offsets: &'a [usize],
+    bias: f32,
+    residual: Option<&'a [f32]>,
+}
+
 multiversion!(fn channel_dispatched(
-    h: &AxisGeometry,
-    w: &AxisGeometry,
-    padded: PhasePlane,
+    job: &Channel<'_>,
     phases: &mut [f32],
+    acc: &mut [f32],
     x: &[f32],
-    kernel: &[f32],
-    tap_offsets: &[usize],
     y: &mut [f32],
     activation: super::Activation,
 ) => channel_body);
 
 #[inline(always)]
-#[allow(clippy::too_many_arguments)]
 fn channel_body(
-    h: &AxisGeometry,
-    w: &AxisGeometry,
-    padded: PhasePlane,
+    job: &Channel<'_>,
     phases: &mut [f32],
+    acc: &mut [f32],
     x: &[f32],
-    kernel: &[f32],
-    tap_offsets: &[usize],
     y: &mut [f32],
     activation: super::Activation,
 ) {
+    let (h, w, plane) = (job.h, job.w, job.plane);
     for (iy, row) in x.chunks_exact(w.input).enumerate() {
-        let r = iy + h.pad_begin;
-        if padded.phases == 1 {
-            let start = padded.at(r, w.pad_begin);
-            phases[start..start + w.input].copy_from_slice(row);
-        } else {
+        split_row(phases, plane, iy + h.pad_begin, w.pad_begin, row);
+    }
+    // A tap count known at compile time unrolls the tap loop and keeps the weights in registers.
+    let (offsets, kernel) = (job.tap_offsets, job.kernel);
+    match offsets.len() {
+        9 => accumulate_fixed::<9>(acc, phases, offsets, kernel, job.bias),
+        25 => accumulate_fixed::<25>(acc, phases, offsets, kernel, job.bias),
+        _ => accumulate(acc, phases, offsets, kernel, job.bias),
+    }
+    // Drop the columns past the output's width; add the residual on the way.
+    let rows = y.chunks_exact_mut(w.output).enumerate();
+    match job.residual {
+        None => {
+            for (oy, out_row) in rows {
+                out_row.copy_from_slice(&acc[oy * plane.cols..][..w.output]);
+            }
+        }
+        Some(residual) => {
+            for (oy, out_row) in rows {
+                let sums = &acc[oy * plane.cols..][..w.output];
+                let skip = &residual[oy * w.output..][..w.output];
+                for ((o, &s), &r) in out_row.iter_mut().zip(sums).zip(skip) {
+                    *o = s + r;
+                }
+            }
+        }
+    }
+    apply_body(activation, y);
+}
+
+/// Copies input row `row` (padded row index) into its phase plane, starting at padded column
+/// `pad_begin`.
+#[inline(always)]
+fn split_row(phases: &mut [f32], plane: PhasePlane, row: usize, pad_begin: usize, src: &[f32]) {
+    match plane.phases_w {
+        1 => {
+            let start = plane.at(row, pad_begin);
+            phases[start..start + src.len()].copy_from_slice(src);
+        }
+        2 => split_pairs(phases, plane, row, pad_begin, src),
+        stride => {
             // Phase `p` holds padded columns `p + stride * j`: every `stride`-th input element.
-            for p in 0..padded.phases {
-                let j0 = w.pad_begin.saturating_sub(p).div_ceil(padded.phases);
-                let first_col = p + padded.phases * j0;
-                let Some(src) = row.get(first_col - w.pad_begin..) else {
+            for p in 0..stride {
+                let j0 = pad_begin.saturating_sub(p).div_ceil(stride);
+                let first_col = p + stride * j0;
+                let Some(run) = src.get(first_col - pad_begin..) else {
                     continue;
                 };
-                let dst = &mut phases[padded.at(r, first_col)..];
-                for (d, &v) in dst.iter_mut().zip(src.iter().step_by(padded.phases)) {
+                let dst = &mut phases[plane.at(row, first_col)..];
+                for (d, &v) in dst.iter_mut().zip(run.iter().step_by(stride)) {
                     *d = v;
                 }
             }
         }
     }
-    let row_step = h.stride * padded.cols;
-    for (oy, out_row) in y.chunks_exact_mut(w.output).enumerate() {
-        let rows = &phases[oy * row_step..];
-        let mut ox = accumulate_blocks::<16>(out_row, 0, rows, tap_offsets, kernel);
-        ox = accumulate_blocks::<8>(out_row, ox, rows, tap_offsets, kernel);
-        accumulate_tail::<8>(out_row, ox, rows, tap_offsets, kernel);
-    }
-    apply_body(activation, y);
 }
 
-/// The last `out_row.len() - ox < B` outputs, computed as one `B`-wide block whose extra lanes
-/// (read from the next row or the slack) are dropped: short rows (7, 14, 28 wide) stay
-/// vectorised instead of falling back to one element per tap.
+/// Stride 2: input elements `2j` and `2j + 1` land in the two column phases at the same
+/// position offset `j`, so the row is split in pairs (a loop the compiler turns into vector
+/// shuffles, where a strided copy per phase stays scalar).
 #[inline(always)]
-fn accumulate_tail<const B: usize>(
-    out_row: &mut [f32],
-    ox: usize,
-    rows: &[f32],
+fn split_pairs(phases: &mut [f32], plane: PhasePlane, row: usize, pad_begin: usize, src: &[f32]) {
+    let (first, second) = (plane.at(row, pad_begin), plane.at(row, pad_begin + 1));
+    let (even_len, odd_len) = (src.len().div_ceil(2), src.len() / 2);
+    // The two runs lie in different phases, so they never overlap.
+    let (even, odd) = if first < second {
+        let (lo, hi) = phases.split_at_mut(second);
+        (&mut lo[first..first + even_len], &mut hi[..odd_len])
+    } else {
+        let (lo, hi) = phases.split_at_mut(first);
+        (&mut hi[..even_len], &mut lo[second..second + odd_len])
+    };
+    let pairs = src.chunks_exact(2);
+    if let [last] = pairs.remainder() {
+        even[odd_len] = *last;
+    }
+    for ((e, o), pair) in even.iter_mut().zip(odd.iter_mut()).zip(pairs) {
+        *e = pair[0];
+        *o = pair[1];
+    }
+}
+
+#[inline(always)]
+fn accumulate_fixed<const T: usize>(
+    acc: &mut [f32],
+    phases: &[f32],
     tap_offsets: &[usize],
     kernel: &[f32],
+    bias: f32,
 ) {
-    let n = out_row.len() - ox;
-    if n == 0 {
-        return;
-    }
-    let mut acc = [0.0f32; B];
-    acc[..n].copy_from_slice(&out_row[ox..]);
-    for (&offset, &weight) in tap_offsets.iter().zip(kernel) {
-        let src = &rows[offset + ox..][..B];
-        for (a, &s) in acc.iter_mut().zip(src) {
-            *a += weight * s;
-        }
-    }
-    out_row[ox..].copy_from_slice(&acc[..n]);
+    let offsets: [usize; T] = tap_offsets.try_into().expect("tap count checked by caller");
+    let weights: [f32; T] = kernel.try_into().expect("one weight per tap");
+    accumulate(acc, phases, &offsets, &weights, bias);
 }
 
-/// Adds every tap into `out_row` from `ox` on, `B` outputs at a time held in registers (one
-/// load and store of the output per block instead of per tap). Returns where it stopped.
+/// `acc[p] = bias + Σ_t kernel[t] * phases[p + tap_offsets[t]]` for every `p` of `acc` (a
+/// whole number of vector blocks).
 #[inline(always)]
-fn accumulate_blocks<const B: usize>(
-    out_row: &mut [f32],
-    mut ox: usize,
-    rows: &[f32],
+fn accumulate(acc: &mut [f32], phases: &[f32], tap_offsets: &[usize], kernel: &[f32], bias: f32) {
+    const WIDE: usize = LANES * UNROLL;
+    let done = acc.len() / WIDE * WIDE;
+    let mut wide = acc.chunks_exact_mut(WIDE);
+    for (i, out) in (&mut wide).enumerate() {
+        block::<WIDE>(out, i * WIDE, phases, tap_offsets, kernel, bias);
+    }
+    for (i, out) in wide.into_remainder().chunks_exact_mut(LANES).enumerate() {
+        block::<LANES>(out, done + i * LANES, phases, tap_offsets, kernel, bias);
+    }
+}
+
+/// One block of `B` outputs from position `p`, held in registers across all taps.
+#[inline(always)]
+fn block<const B: usize>(
+    out: &mut [f32],
+    p: usize,
+    phases: &[f32],
     tap_offsets: &[usize],
     kernel: &[f32],
-) -> usize {
-    while ox + B <= out_row.len() {
-        let out = &mut out_row[ox..ox + B];
-        let mut acc = [0.0f32; B];
-        acc.copy_from_slice(out);
-        for (&offset, &weight) in tap_offsets.iter().zip(kernel) {
-            let src = &rows[offset + ox..][..B];
-            for (a, &s) in acc.iter_mut().zip(src) {
-                *a += weight * s;
-            }
+    bias: f32,
+) {
+    let mut sums = [bias; B];
+    for (&offset, &weight) in tap_offsets.iter().zip(kernel) {
+        let src = &phases[offset + p..][..B];
+        for (s, &v) in sums.iter_mut().zip(src) {
+            *s = v.mul_add(weight, *s);
         }
-        out.copy_from_slice(&acc);
-        ox += B;
     }
-    ox
+    out.copy_from_slice(&sums);
 }
