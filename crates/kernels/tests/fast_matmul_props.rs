@@ -32,6 +32,29 @@ proptest! {
     }
 }
 
+proptest! {
+    /// One row (a classifier at batch 1) has its own loops: long dot products with tails, and
+    /// the weights stored either way round.
+    #[test]
+    fn single_row_matches_reference_gemm(
+        n in 1..70usize, k in 1..1100usize, trans_a: bool, trans_b: bool, accumulate: bool,
+        seed in any::<u64>()
+    ) {
+        let a = values(k, seed);
+        let b = values(k * n, seed + 1);
+        let c = values(n, seed + 2);
+        let p = GemmParams { m: 1, n, k, trans_a, trans_b, alpha: 1.0, beta: 1.0 };
+        let want = gemm(&p, &a, &b, accumulate.then_some((&c[..], &[1, n][..]))).unwrap();
+        let a_view = if trans_a { MatRef::row_major(&a, k, 1).t() } else { MatRef::row_major(&a, 1, k) };
+        let b_view = if trans_b { MatRef::row_major(&b, n, k).t() } else { MatRef::row_major(&b, k, n) };
+        let mut got = if accumulate { c.clone() } else { vec![f32::NAN; n] };
+        matmul(&mut got, a_view, b_view, accumulate).unwrap();
+        for (g, w) in got.iter().zip(&want) {
+            prop_assert!((g - w).abs() <= 1e-4 * (1.0 + w.abs()), "{} vs {}", g, w);
+        }
+    }
+}
+
 #[test]
 fn out_of_bounds_views_are_errors() {
     let a = vec![0.0; 6];

@@ -1,10 +1,11 @@
 //! The fast MaxPool and AveragePool against the reference, bit for bit: random inputs (with NaN
 //! and infinities sprinkled in), 1 to 3 spatial axes, odd sizes, kernels larger than the input,
 //! padding, strides, dilations, ceil mode, both divisor rules; and one case big enough to be
-//! split over threads.
+//! split over threads. GlobalAveragePool within one rounding of the reference (its `f64`
+//! sum is reassociated over vector lanes).
 
 use litecnn_kernels::fast;
-use litecnn_kernels::reference::pool::{PoolGeometry, PoolKind, pool};
+use litecnn_kernels::reference::pool::{GlobalPoolKind, PoolGeometry, PoolKind, global_pool, pool};
 use litecnn_kernels::reference::window::{AutoPad, WindowParams};
 use proptest::prelude::*;
 
@@ -92,6 +93,35 @@ proptest! {
         let got = fast::pool::pool(&g, kind, &x).unwrap();
         prop_assert!(same(&got, &want), "{shape:?} {window:?} {kind:?}\n got {got:?}\nwant {want:?}");
     }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    #[test]
+    fn fast_global_average_is_within_a_rounding_of_reference(
+        shape in prop::collection::vec(1..40usize, 3..5), seed in 0..1000u64, specials in any::<bool>()
+    ) {
+        let x = values(shape.iter().product(), seed, specials);
+        let (want_shape, want) = global_pool(GlobalPoolKind::Average, &x, &shape).unwrap();
+        let (got_shape, got) = fast::pool::global_average(&x, &shape).unwrap();
+        prop_assert_eq!(got_shape, want_shape);
+        let close = |g: f32, w: f32| {
+            g.to_bits() == w.to_bits() || (g.is_nan() && w.is_nan()) || (g - w).abs() <= f32::EPSILON * w.abs()
+        };
+        prop_assert!(
+            got.len() == want.len() && got.iter().zip(&want).all(|(&g, &w)| close(g, w)),
+            "{shape:?}\n got {got:?}\nwant {want:?}"
+        );
+    }
+}
+
+#[test]
+fn global_average_rejects_what_the_reference_rejects() {
+    assert!(fast::pool::global_average(&[1.0; 5], &[1, 2, 3]).is_err());
+    assert!(fast::pool::global_average(&[1.0; 4], &[4]).is_err());
+    let (shape, empty) = fast::pool::global_average(&[], &[1, 3, 0]).unwrap();
+    assert_eq!((shape, empty.len()), (vec![1, 3, 1], 3));
 }
 
 /// A 2-D `size`×`size` window with stride `stride`, no padding and no dilation.

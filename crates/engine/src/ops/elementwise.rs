@@ -106,16 +106,25 @@ pub(super) fn eval_binary(
 ) -> Result<Vec<Tensor>, OpError> {
     let (x, y) = (required(inputs, 0, "A")?, required(inputs, 1, "B")?);
     let kind = binary_kind(b);
-    let out = match (x.data(), y.data()) {
-        (TensorData::F32(a), TensorData::F32(b))
-            if kernels == Kernels::Fast && block_broadcast(x.shape(), y.shape()).is_some() =>
-        {
-            let inner = block_broadcast(x.shape(), y.shape()).unwrap_or(1);
-            f32_tensor(
-                x.shape().to_vec(),
-                fast::elementwise::binary_blocks(kind, a, b, inner)?,
-            )?
+    // Squeeze-and-excitation writes its scale first (`scale * x`, torchvision's form), so a
+    // commutative op also takes the fast path with its operands swapped.
+    let commutative = matches!(kind, BinaryKind::Add | BinaryKind::Mul);
+    let (wide, narrow) = if commutative && block_broadcast(x.shape(), y.shape()).is_none() {
+        (y, x)
+    } else {
+        (x, y)
+    };
+    let fast_blocks = match (wide.data(), narrow.data(), kernels) {
+        (TensorData::F32(a), TensorData::F32(b), Kernels::Fast) => {
+            block_broadcast(wide.shape(), narrow.shape()).map(|inner| (a, b, inner))
         }
+        _ => None,
+    };
+    if let Some((a, b, inner)) = fast_blocks {
+        let data = fast::elementwise::binary_blocks(kind, a, b, inner)?;
+        return Ok(vec![f32_tensor(wide.shape().to_vec(), data)?]);
+    }
+    let out = match (x.data(), y.data()) {
         (TensorData::F32(a), TensorData::F32(b)) => {
             let (shape, data) = k::binary_f32(kind, a, x.shape(), b, y.shape())?;
             f32_tensor(shape, data)?
@@ -424,10 +433,12 @@ mod tests {
         for shape in cases {
             let y = ramp(shape.clone());
             for op in [BinaryOp::Add, BinaryOp::Sub, BinaryOp::Mul, BinaryOp::Div] {
-                let args = [Some(&x), Some(&y)];
-                let fast = eval_binary(Kernels::Fast, op, &args).unwrap();
-                let reference = eval_binary(Kernels::Reference, op, &args).unwrap();
-                assert_eq!(fast, reference, "{op:?} with {shape:?}");
+                // Both operand orders: squeeze-and-excitation multiplies `scale * x`.
+                for args in [[Some(&x), Some(&y)], [Some(&y), Some(&x)]] {
+                    let fast = eval_binary(Kernels::Fast, op, &args).unwrap();
+                    let reference = eval_binary(Kernels::Reference, op, &args).unwrap();
+                    assert_eq!(fast, reference, "{op:?} with {shape:?}");
+                }
             }
         }
     }

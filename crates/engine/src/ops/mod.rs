@@ -109,7 +109,7 @@ pub fn eval_with(
             pool,
             count_include_pad,
         } => pool::eval_average_pool(kernels, pool, *count_include_pad, inputs),
-        Op::GlobalAveragePool => pool::eval_global_average_pool(inputs),
+        Op::GlobalAveragePool => pool::eval_global_average_pool(kernels, inputs),
         Op::GlobalMaxPool => pool::eval_global_max_pool(inputs),
         Op::Gemm {
             alpha,

@@ -1,4 +1,4 @@
-//! MaxPool, AveragePool (fast or reference kernels), GlobalAveragePool and GlobalMaxPool, and
+//! MaxPool, AveragePool and GlobalAveragePool (fast or reference kernels), GlobalMaxPool, and
 //! their shape inference (window sizes come from the same rule as execution, via
 //! [`super::conv::infer_window_dims`]).
 
@@ -93,8 +93,16 @@ fn eval_global(kind: GlobalPoolKind, inputs: &[Option<&Tensor>]) -> Result<Vec<T
     Ok(vec![f32_tensor(shape, y)?])
 }
 
-pub(super) fn eval_global_average_pool(inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>, OpError> {
-    eval_global(GlobalPoolKind::Average, inputs)
+pub(super) fn eval_global_average_pool(
+    kernels: Kernels,
+    inputs: &[Option<&Tensor>],
+) -> Result<Vec<Tensor>, OpError> {
+    if kernels == Kernels::Reference {
+        return eval_global(GlobalPoolKind::Average, inputs);
+    }
+    let (x, xv) = f32_input(inputs, 0, "X")?;
+    let (shape, y) = litecnn_kernels::fast::pool::global_average(xv, x.shape())?;
+    Ok(vec![f32_tensor(shape, y)?])
 }
 
 pub(super) fn eval_global_max_pool(inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>, OpError> {
@@ -252,11 +260,13 @@ mod tests {
     #[test]
     fn global_pools_and_their_inference() {
         let x = Tensor::from_f32(vec![1, 2, 2], vec![1.0, 3.0, -1.0, -5.0]).unwrap();
-        let avg = eval_global_average_pool(&[Some(&x)]).unwrap();
-        assert_eq!(
-            (avg[0].shape(), avg[0].as_f32().unwrap()),
-            (&[1usize, 2, 1][..], &[2.0f32, -3.0][..])
-        );
+        for kernels in [Kernels::Fast, Kernels::Reference] {
+            let avg = eval_global_average_pool(kernels, &[Some(&x)]).unwrap();
+            assert_eq!(
+                (avg[0].shape(), avg[0].as_f32().unwrap()),
+                (&[1usize, 2, 1][..], &[2.0f32, -3.0][..])
+            );
+        }
         let max = eval_global_max_pool(&[Some(&x)]).unwrap();
         assert_eq!(max[0].as_f32().unwrap(), &[3.0, -1.0]);
         let n = Dim::Symbol(Arc::from("N"));

@@ -1,6 +1,7 @@
 //! Matrix product on the `gemm` crate, behind a safe slice API: every matrix is a slice with
 //! row and column strides, checked once against the slice's length before the raw-pointer call.
 
+use super::dispatch::multiversion;
 use super::parallel::threads_for;
 use crate::reference::window::{ShapeError, shape_bail};
 
@@ -77,6 +78,16 @@ pub fn matmul(
         }
         return Ok(());
     }
+    if m == 1 && a.col_stride == 1 && (b.row_stride == 1 || b.col_stride == 1) {
+        // A single row (a classifier at batch 1): the weights are read once, in storage order.
+        // The general kernel would first copy all of them into its packed layout.
+        let x = &a.data[..k];
+        match b.row_stride {
+            1 => row_times_columns_dispatched(out, x, b.data, b.col_stride, accumulate),
+            _ => row_times_rows_dispatched(out, x, b.data, b.row_stride, accumulate),
+        }
+        return Ok(());
+    }
     // Strides beyond isize cannot index a slice that exists, so `fits` rules them out.
     let s = |v: usize| v as isize;
     let parallelism = match threads_for(m.saturating_mul(n).saturating_mul(k)) {
@@ -110,4 +121,84 @@ pub fn matmul(
         );
     }
     Ok(())
+}
+
+/// Lanes of the vector loops below.
+const LANES: usize = 8;
+
+multiversion!(fn row_times_columns_dispatched(
+    out: &mut [f32],
+    x: &[f32],
+    b: &[f32],
+    col_stride: usize,
+    accumulate: bool,
+) => row_times_columns);
+
+/// Columns of [`row_times_columns`] computed together: `x` is loaded once for all of them, and
+/// their sums are independent chains that hide the FMA latency.
+const COLUMNS: usize = 4;
+
+/// `out[j] (+)= x · column j`, where column `j` is `b[j * col_stride..][..x.len()]`.
+#[inline(always)]
+fn row_times_columns(out: &mut [f32], x: &[f32], b: &[f32], col_stride: usize, accumulate: bool) {
+    let k = x.len();
+    let column = |j: usize| &b[j * col_stride..][..k];
+    let first = out.len() / COLUMNS * COLUMNS;
+    let mut blocks = out.chunks_exact_mut(COLUMNS);
+    for (block, o) in (&mut blocks).enumerate() {
+        let columns: [&[f32]; COLUMNS] = std::array::from_fn(|c| column(block * COLUMNS + c));
+        let mut lanes = [[0.0f32; LANES]; COLUMNS];
+        for (i, xv) in x.chunks_exact(LANES).enumerate() {
+            // Spelled out per column: as a loop, the compiler vectorises across the columns.
+            fma_lanes(&mut lanes[0], xv, &columns[0][i * LANES..][..LANES]);
+            fma_lanes(&mut lanes[1], xv, &columns[1][i * LANES..][..LANES]);
+            fma_lanes(&mut lanes[2], xv, &columns[2][i * LANES..][..LANES]);
+            fma_lanes(&mut lanes[3], xv, &columns[3][i * LANES..][..LANES]);
+        }
+        for ((o, sums), col) in o.iter_mut().zip(&lanes).zip(&columns) {
+            let done = k / LANES * LANES;
+            let tail: f32 = x[done..]
+                .iter()
+                .zip(&col[done..])
+                .map(|(&p, &q)| p * q)
+                .sum();
+            let dot = sums.iter().sum::<f32>() + tail;
+            *o = if accumulate { *o + dot } else { dot };
+        }
+    }
+    for (j, o) in blocks.into_remainder().iter_mut().enumerate() {
+        let dot: f32 = x.iter().zip(column(first + j)).map(|(&p, &q)| p * q).sum();
+        *o = if accumulate { *o + dot } else { dot };
+    }
+}
+
+/// `sums[l] += p[l] * q[l]` for one vector of lanes.
+#[inline(always)]
+fn fma_lanes(sums: &mut [f32; LANES], p: &[f32], q: &[f32]) {
+    for ((s, &p), &q) in sums.iter_mut().zip(p).zip(q) {
+        *s = p.mul_add(q, *s);
+    }
+}
+
+multiversion!(fn row_times_rows_dispatched(
+    out: &mut [f32],
+    x: &[f32],
+    b: &[f32],
+    row_stride: usize,
+    accumulate: bool,
+) => row_times_rows);
+
+/// `out (+)= Σ_i x[i] · row i`, where row `i` is `b[i * row_stride..][..out.len()]`.
+#[inline(always)]
+fn row_times_rows(out: &mut [f32], x: &[f32], b: &[f32], row_stride: usize, accumulate: bool) {
+    if !accumulate {
+        out.fill(0.0);
+    }
+    let n = out.len();
+    for (i, &xi) in x.iter().enumerate() {
+        let row = &b[i * row_stride..][..n];
+        for (o, &r) in out.iter_mut().zip(row) {
+            *o = xi.mul_add(r, *o);
+        }
+    }
 }

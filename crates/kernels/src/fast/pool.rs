@@ -9,9 +9,10 @@
 //! only with `count_include_pad` and never the part of a `ceil_mode` window past the end padding.
 //! Sums run in `f32`, in the reference's order.
 
+use super::dispatch::multiversion;
 use super::parallel::{for_item_ranges, threads_for};
 use crate::reference::broadcast::element_count;
-use crate::reference::pool::{PoolGeometry, PoolKind};
+use crate::reference::pool::{GlobalPoolKind, PoolGeometry, PoolKind, global_pool};
 use crate::reference::window::{AxisGeometry, ShapeError, axes3, shape_bail};
 
 /// The taps of one output position along one axis.
@@ -39,6 +40,48 @@ fn taps(axis: &AxisGeometry) -> Vec<Taps> {
             }
         })
         .collect()
+}
+
+/// GlobalAveragePool: the mean of each `[n, c]` plane, output shape `[N, C, 1, ...]`. Sums in
+/// `f64` like the reference, but in vector lanes (the reference's one running sum cannot be
+/// vectorised); the lanes reassociate the sum, a difference far below `f32` rounding.
+pub fn global_average(x: &[f32], shape: &[usize]) -> Result<(Vec<usize>, Vec<f32>), ShapeError> {
+    // The reference checks the shape and the buffer, and handles the degenerate shapes.
+    let plane: usize = shape.iter().skip(2).product();
+    if shape.len() < 3 || x.len() != element_count(shape)? || plane == 0 {
+        return global_pool(GlobalPoolKind::Average, x, shape);
+    }
+    let out = x
+        .chunks_exact(plane)
+        .map(|values| (plane_sum(values) / plane as f64) as f32)
+        .collect();
+    let mut out_shape = shape.to_vec();
+    out_shape[2..].fill(1);
+    Ok((out_shape, out))
+}
+
+/// Lanes of [`plane_sum_body`]: two AVX2 (or one AVX-512) registers of `f64`.
+const SUM_LANES: usize = 8;
+
+fn plane_sum(values: &[f32]) -> f64 {
+    let mut total = 0.0;
+    plane_sum_dispatched(values, &mut total);
+    total
+}
+
+multiversion!(fn plane_sum_dispatched(values: &[f32], total: &mut f64) => plane_sum_body);
+
+#[inline(always)]
+fn plane_sum_body(values: &[f32], total: &mut f64) {
+    let mut lanes = [0.0f64; SUM_LANES];
+    let mut blocks = values.chunks_exact(SUM_LANES);
+    for block in &mut blocks {
+        for (l, &v) in lanes.iter_mut().zip(block) {
+            *l += f64::from(v);
+        }
+    }
+    let tail: f64 = blocks.remainder().iter().map(|&v| f64::from(v)).sum();
+    *total = lanes.iter().sum::<f64>() + tail;
 }
 
 /// Runs MaxPool or AveragePool over every plane of `x`.
