@@ -1,3 +1,8 @@
+//! Speed of the fast depthwise convolution on the layer shapes of MobileNetV2/V3, one thread,
+//! best of 200 runs (a benchmark for kernel work, never a test):
+//!
+//!     cargo run --release -p litecnn-kernels --example depthwise_speed [CASE_INDEX]
+
 use litecnn_kernels::fast::{self, Activation, Epilogue};
 use litecnn_kernels::reference::conv::ConvGeometry;
 use litecnn_kernels::reference::window::{AutoPad, WindowParams};
