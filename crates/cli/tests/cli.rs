@@ -47,6 +47,47 @@ fn run_reproduces_onnx_runtime_on_the_fixture() {
     run_matches_expected("tiny_cnn");
 }
 
+/// Warm runs write their outputs into buffers recycled from earlier intermediates (stale
+/// data): every kernel must overwrite all of it, so a run gives the same bits as a cold model.
+#[test]
+fn warm_runs_give_the_same_bits_as_a_cold_model() {
+    use litecnn_engine::{Model, Tensor};
+    let graph = litecnn_onnx::load_file(&fixture("tiny_cnn.onnx")).unwrap();
+    let input = |seed: u32| {
+        let data = (0..3 * 64 * 64)
+            .map(|i: u32| ((i.wrapping_mul(2_654_435_761) ^ seed) % 1000) as f32 / 250.0 - 2.0)
+            .collect();
+        Tensor::from_f32(vec![1, 3, 64, 64], data).unwrap()
+    };
+    for threads in [1, 2] {
+        let cold = |seed| {
+            let model = Model::new(graph.clone())
+                .unwrap()
+                .with_threads(threads)
+                .unwrap();
+            model.run(vec![input(seed)]).unwrap()
+        };
+        let warm = Model::new(graph.clone())
+            .unwrap()
+            .with_threads(threads)
+            .unwrap();
+        let runs: Vec<_> = [1, 2, 1, 3]
+            .iter()
+            .map(|&seed| warm.run(vec![input(seed)]).unwrap())
+            .collect();
+        assert_eq!(
+            runs[0], runs[2],
+            "{threads} threads: same input, same output"
+        );
+        assert_ne!(
+            runs[0], runs[1],
+            "different inputs must give different outputs"
+        );
+        assert_eq!(runs[1], cold(2), "{threads} threads");
+        assert_eq!(runs[3], cold(3), "{threads} threads");
+    }
+}
+
 #[test]
 fn tensorflow_style_same_padding_folds_to_pad_and_conv() {
     run_matches_expected("same_pad");

@@ -11,7 +11,7 @@ use crate::error::EngineError;
 use crate::ir::{Dim, Graph, Value, ValueId};
 use crate::ops::{self, Kernels};
 use crate::passes;
-use crate::tensor::Tensor;
+use crate::tensor::{Tensor, TensorData};
 
 /// How a model is prepared and run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -167,8 +167,10 @@ impl Model {
                 slots[id.index()] = Some(Arc::new(t));
             }
             for id in node.inputs.iter().flatten() {
-                if self.last_use[id.index()] == step {
-                    slots[id.index()] = None;
+                if self.last_use[id.index()] == step
+                    && let Some(done) = slots[id.index()].take()
+                {
+                    self.recycle(done);
                 }
             }
         }
@@ -177,6 +179,19 @@ impl Model {
             .iter()
             .map(|&id| take_output(&mut slots, id, self.graph.value(id)))
             .collect()
+    }
+
+    /// Hands an intermediate's buffer to the fast kernels for a later output (see
+    /// `litecnn_kernels::fast::buffers`); shared tensors (constants) stay where they are.
+    fn recycle(&self, tensor: Arc<Tensor>) {
+        if self.options.kernels != Kernels::Fast {
+            return;
+        }
+        if let Ok(tensor) = Arc::try_unwrap(tensor)
+            && let TensorData::F32(data) = tensor.into_data()
+        {
+            litecnn_kernels::fast::buffers::give(data);
+        }
     }
 
     /// Rejects inputs whose count, type or shape the model cannot take, naming the input.

@@ -8,6 +8,7 @@
 //! The GEMM accumulates onto an output prefilled with bias and residual, and the activation
 //! runs over the finished output.
 
+use super::buffers;
 use super::depthwise;
 use super::epilogue::Epilogue;
 use super::im2col::im2col;
@@ -26,7 +27,8 @@ pub fn conv(
     epilogue: &Epilogue<'_>,
 ) -> Result<Vec<f32>, ShapeError> {
     check_buffers(g, input, weight, epilogue)?;
-    let mut out = vec![0.0; element_count(&g.output_shape())?];
+    // Every path below writes every output element (prefill, GEMM or depthwise).
+    let mut out = buffers::take(element_count(&g.output_shape())?);
     if out.is_empty() {
         return Ok(out);
     }

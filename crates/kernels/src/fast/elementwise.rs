@@ -22,7 +22,7 @@ pub fn binary_blocks(
             a.len()
         );
     }
-    let mut out = vec![0.0; a.len()];
+    let mut out = super::buffers::take(a.len());
     if !out.is_empty() {
         blocks_dispatched(kind, a, b, inner, &mut out);
     }

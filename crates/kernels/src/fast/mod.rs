@@ -1,6 +1,7 @@
 //! Fast kernels. Each one computes what a reference kernel computes (up to float rounding) and
 //! is property-tested against it in `tests/fast_*.rs`.
 //!
+//! - [`buffers`]: outputs recycled from intermediates the executor is done with.
 //! - [`matmul`]: the safe face of the `gemm` crate (strided matrices, bounds checked once).
 //! - [`conv`]: convolution entry point; picks [`depthwise`] or im2col ([`im2col`]) + GEMM.
 //! - [`epilogue`]: what happens to a conv's output before anyone else reads it: bias, a
@@ -12,6 +13,7 @@
 //! - [`parallel`]: static splits of one op over the threads of the current rayon pool.
 
 pub mod activation;
+pub mod buffers;
 pub mod conv;
 pub mod depthwise;
 mod dispatch;
