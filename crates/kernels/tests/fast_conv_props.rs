@@ -330,6 +330,10 @@ fn ops_split_over_threads_match_reference() {
         ([1, 33, 58, 58], [33, 1, 5, 5], window(5, 2), 33),
         ([2, 48, 40, 40], [72, 48, 1, 1], window(1, 1), 1),
         ([1, 16, 41, 41], [40, 16, 3, 3], window(3, 2), 1),
+        // Planes large enough for the GEMM path's column tiles: im2col, grouped, pointwise.
+        ([1, 8, 120, 100], [24, 8, 3, 3], window(3, 1), 1),
+        ([1, 12, 90, 90], [12, 4, 3, 3], window(3, 2), 3),
+        ([1, 16, 112, 112], [24, 16, 1, 1], window(1, 1), 1),
     ];
     for (input, weight, window, group) in cases {
         let g = ConvGeometry::new(&input, &weight, &window, group).unwrap();

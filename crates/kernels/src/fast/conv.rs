@@ -6,13 +6,18 @@
 //! - anything else: [`im2col`] into a per-thread scratch matrix, then one GEMM.
 //!
 //! The GEMM accumulates onto an output prefilled with bias and residual, and the activation
-//! runs over the finished output.
+//! runs over the finished output. Large planes are computed in column tiles (whole output
+//! lines) that stay in cache from the prefill to the copy out, and the tiles are what the
+//! threads share; small planes go in one piece, with the GEMM split over the threads.
+
+use rayon::prelude::*;
 
 use super::buffers;
+use super::column_tiles::ColumnTiles;
 use super::depthwise;
 use super::epilogue::Epilogue;
-use super::im2col::im2col;
-use super::matmul::{MatRef, matmul};
+use super::im2col::{im2col, im2col_lines};
+use super::matmul::{MatRef, matmul, matmul_on};
 use super::parallel::{for_pieces, threads_for};
 use super::scratch;
 use crate::reference::broadcast::element_count;
@@ -47,8 +52,6 @@ pub fn conv(
             depthwise::depthwise(&axes, x, weight, y, &image_epilogue);
         } else {
             grouped_gemm(g, &axes, x, weight, y, &image_epilogue)?;
-            let activation = image_epilogue.activation;
-            for_pieces(threads_for(y.len()), y, |piece| activation.apply(piece));
         }
     }
     Ok(out)
@@ -82,8 +85,130 @@ fn check_buffers(
     Ok(())
 }
 
-/// One image: for each group, `y[group] (+)= W[group] · columns(x[group])`.
+/// Output positions per tile are chosen so that a tile's output rows and im2col columns
+/// (`(cout + depth) × positions` floats) fit in this budget, well inside a 1 MB L2: bias,
+/// GEMM, activation and the copy out then run on cached data, where whole planes would go to
+/// memory and back once per pass.
+const TILE_FLOATS: usize = 64 * 1024;
+/// Fewer positions than this per tile would make the GEMM repack its weights too often.
+const MIN_TILE_POSITIONS: usize = 512;
+
+/// One image: for each group, `y[group] (+)= W[group] · columns(x[group])`, then the
+/// activation; in column tiles (whole output lines) split over the threads when the plane is
+/// large, in one piece otherwise.
 fn grouped_gemm(
+    g: &ConvGeometry,
+    axes: &[AxisGeometry; 3],
+    x: &[f32],
+    weight: &[f32],
+    y: &mut [f32],
+    epilogue: &Epilogue<'_>,
+) -> Result<(), ShapeError> {
+    let out_plane: usize = axes.iter().map(|a| a.output).product();
+    let depth = g.in_channels / g.group * axes.iter().map(|a| a.kernel).product::<usize>();
+    let cout_g = g.out_channels / g.group;
+    let line = axes[2].output.max(1);
+    let lines = out_plane / line;
+    let tile_lines = (TILE_FLOATS / (cout_g + depth).max(1))
+        .max(MIN_TILE_POSITIONS)
+        .div_ceil(line);
+    if lines <= tile_lines {
+        return whole_planes(g, axes, x, weight, y, epilogue);
+    }
+    let bounds: Vec<usize> = (0..lines)
+        .step_by(tile_lines)
+        .map(|l| l * line)
+        .chain(std::iter::once(out_plane))
+        .collect();
+    for (group, y_group) in y.chunks_exact_mut(cout_g * out_plane).enumerate() {
+        let tiles = ColumnTiles::new(y_group, cout_g, bounds.clone());
+        let threads = threads_for(cout_g * out_plane * depth).min(tiles.len());
+        let job = TileJob {
+            g,
+            axes,
+            x,
+            weight,
+            epilogue,
+            group,
+            tiles: &tiles,
+        };
+        if threads <= 1 {
+            (0..tiles.len()).try_for_each(|t| job.run(t))?;
+        } else {
+            (0..tiles.len())
+                .into_par_iter()
+                .try_for_each(|t| job.run(t))?;
+        }
+    }
+    Ok(())
+}
+
+/// One group's convolution, computed a column tile at a time.
+struct TileJob<'a> {
+    g: &'a ConvGeometry,
+    axes: &'a [AxisGeometry; 3],
+    x: &'a [f32],
+    weight: &'a [f32],
+    epilogue: &'a Epilogue<'a>,
+    group: usize,
+    tiles: &'a ColumnTiles<'a>,
+}
+
+impl TileJob<'_> {
+    /// Computes tile `t` in this thread's scratch and copies it into place. Called once per
+    /// tile.
+    fn run(&self, t: usize) -> Result<(), ShapeError> {
+        let (g, axes, epilogue) = (self.g, self.axes, self.epilogue);
+        let in_plane: usize = axes.iter().map(|a| a.input).product();
+        let out_plane: usize = axes.iter().map(|a| a.output).product();
+        let (cin_g, cout_g) = (g.in_channels / g.group, g.out_channels / g.group);
+        let depth = cin_g * axes.iter().map(|a| a.kernel).product::<usize>();
+        let direct = axes.iter().all(is_pointwise);
+        let cols = self.tiles.columns(t);
+        let n = cols.len();
+        let line = axes[2].output.max(1);
+        let x_group = &self.x[self.group * cin_g * in_plane..][..cin_g * in_plane];
+        let w_group = MatRef::row_major(&self.weight[self.group * cout_g * depth..], cout_g, depth);
+        let column_len = if direct { 0 } else { depth * n };
+        scratch::with_scratch(cout_g * n + column_len, |buf| {
+            let (tile, columns) = buf.split_at_mut(cout_g * n);
+            if epilogue.has_addend() {
+                for (oc, row) in tile.chunks_exact_mut(n).enumerate() {
+                    let channel = self.group * cout_g + oc;
+                    epilogue.prefill(row, channel, channel * out_plane + cols.start);
+                }
+            }
+            let b = if direct {
+                MatRef {
+                    data: &x_group[cols.start..],
+                    rows: depth,
+                    cols: n,
+                    row_stride: in_plane,
+                    col_stride: 1,
+                }
+            } else {
+                // im2col writes every element, padding taps included.
+                im2col_lines(
+                    columns,
+                    x_group,
+                    cin_g,
+                    axes,
+                    cols.start / line..cols.end / line,
+                );
+                MatRef::row_major(columns, depth, n)
+            };
+            matmul_on(tile, w_group, b, epilogue.has_addend(), 1)?;
+            epilogue.activation.apply(tile);
+            // SAFETY: `grouped_gemm` runs each tile index exactly once.
+            unsafe { self.tiles.write_tile(t, tile) };
+            Ok(())
+        })
+    }
+}
+
+/// One image in one piece: the output planes are prefilled, the GEMM (split over the threads
+/// by `matmul`) accumulates onto them, and the activation runs over the result.
+fn whole_planes(
     g: &ConvGeometry,
     axes: &[AxisGeometry; 3],
     x: &[f32],
@@ -118,6 +243,8 @@ fn grouped_gemm(
             })?;
         }
     }
+    let activation = epilogue.activation;
+    for_pieces(threads_for(y.len()), y, |piece| activation.apply(piece));
     Ok(())
 }
 

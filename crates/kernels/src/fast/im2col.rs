@@ -18,25 +18,50 @@ fn tap_span(axis: &AxisGeometry, k: usize) -> (Range<usize>, usize) {
 /// `input` (`channels` planes of the input) for the three spatial axes `axes` (unit axes in
 /// front for lower ranks); taps that read padding get zero.
 pub fn im2col(columns: &mut [f32], input: &[f32], channels: usize, axes: &[AxisGeometry; 3]) {
+    let lines = axes[0].output * axes[1].output;
+    im2col_lines(columns, input, channels, axes, 0..lines);
+}
+
+/// [`im2col`] for the output positions of output lines `lines` only (a line is one row of the
+/// last axis; line `l` covers positions `l * w.output..(l + 1) * w.output`): each row of
+/// `columns` has `lines.len() * w.output` elements. Lets a convolution work on tiles of its
+/// output that stay in cache.
+pub fn im2col_lines(
+    columns: &mut [f32],
+    input: &[f32],
+    channels: usize,
+    axes: &[AxisGeometry; 3],
+    lines: Range<usize>,
+) {
     let [d, h, w] = axes;
     let in_plane = d.input * h.input * w.input;
-    let out_plane = d.output * h.output * w.output;
-    let mut rows = columns.chunks_exact_mut(out_plane);
+    let row_len = lines.len() * w.output;
+    if row_len == 0 {
+        return;
+    }
+    let mut rows = columns.chunks_exact_mut(row_len);
     for c in 0..channels {
         let plane = &input[c * in_plane..][..in_plane];
         for kz in 0..d.kernel {
             for ky in 0..h.kernel {
                 for kx in 0..w.kernel {
                     let Some(row) = rows.next() else { return };
-                    fill_row(row, plane, [kz, ky, kx], axes);
+                    fill_row(row, plane, [kz, ky, kx], axes, lines.start);
                 }
             }
         }
     }
 }
 
-/// One im2col row: tap `(kz, ky, kx)` of every output position, zero where it reads padding.
-fn fill_row(row: &mut [f32], plane: &[f32], taps: [usize; 3], axes: &[AxisGeometry; 3]) {
+/// One im2col row: tap `(kz, ky, kx)` of the output positions from line `first_line` on,
+/// zero where it reads padding.
+fn fill_row(
+    row: &mut [f32],
+    plane: &[f32],
+    taps: [usize; 3],
+    axes: &[AxisGeometry; 3],
+    first_line: usize,
+) {
     let [d, h, w] = axes;
     let (zs, iz0) = tap_span(d, taps[0]);
     let (ys, iy0) = tap_span(h, taps[1]);
@@ -44,7 +69,8 @@ fn fill_row(row: &mut [f32], plane: &[f32], taps: [usize; 3], axes: &[AxisGeomet
     if w.output == 0 {
         return;
     }
-    for (line, out) in row.chunks_exact_mut(w.output).enumerate() {
+    for (i, out) in row.chunks_exact_mut(w.output).enumerate() {
+        let line = first_line + i;
         let (oz, oy) = (line / h.output, line % h.output);
         if xs.is_empty() || !zs.contains(&oz) || !ys.contains(&oy) {
             out.fill(0.0);

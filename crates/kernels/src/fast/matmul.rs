@@ -52,12 +52,25 @@ fn fits(len: usize, rows: usize, cols: usize, row_stride: usize, col_stride: usi
 }
 
 /// `out = a · b` (or `out += a · b` when `accumulate`), with `out` dense row-major
-/// `a.rows × b.cols`.
+/// `a.rows × b.cols`, split over the current pool's threads when it is big enough.
 pub fn matmul(
     out: &mut [f32],
     a: MatRef<'_>,
     b: MatRef<'_>,
     accumulate: bool,
+) -> Result<(), ShapeError> {
+    let work = a.rows.saturating_mul(b.cols).saturating_mul(a.cols);
+    matmul_on(out, a, b, accumulate, threads_for(work))
+}
+
+/// [`matmul`] on `threads` threads (1: on the calling thread only, for callers that already
+/// split their work over the pool).
+pub fn matmul_on(
+    out: &mut [f32],
+    a: MatRef<'_>,
+    b: MatRef<'_>,
+    accumulate: bool,
+    threads: usize,
 ) -> Result<(), ShapeError> {
     let (m, n, k) = (a.rows, b.cols, a.cols);
     if b.rows != k {
@@ -90,8 +103,8 @@ pub fn matmul(
     }
     // Strides beyond isize cannot index a slice that exists, so `fits` rules them out.
     let s = |v: usize| v as isize;
-    let parallelism = match threads_for(m.saturating_mul(n).saturating_mul(k)) {
-        1 => gemm::Parallelism::None,
+    let parallelism = match threads {
+        0 | 1 => gemm::Parallelism::None,
         threads => gemm::Parallelism::Rayon(threads),
     };
     // SAFETY: `fits` proved that every element the strides reach lies inside its slice, the

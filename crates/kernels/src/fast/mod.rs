@@ -14,6 +14,7 @@
 
 pub mod activation;
 pub mod buffers;
+mod column_tiles;
 pub mod conv;
 pub mod depthwise;
 mod dispatch;
