@@ -86,6 +86,13 @@ class Console:
         self.errors: list[str] = []
         page.on("console", self._console)
         page.on("pageerror", lambda e: self.errors.append(f"uncaught: {e}"))
+        # The console says only "status of 500"; the failed request names the route.
+        page.on("response", self._response)
+
+    def _response(self, response) -> None:
+        if response.status >= 500:
+            body = response.text()[:300]
+            self.errors.append(f"server error: {response.status} {response.url}: {body}")
 
     def _console(self, message: ConsoleMessage) -> None:
         if message.type in ("error", "warning"):

@@ -6,7 +6,7 @@
 //! and a busy timeout keep them from failing on each other.
 
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
@@ -143,15 +143,27 @@ impl History {
             cause,
         };
         let conn = Connection::open(path).map_err(err)?;
-        conn.busy_timeout(Duration::from_secs(5)).map_err(err)?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(err)?;
+        // Switching a new database to WAL can fail as "locked" without waiting on the busy
+        // handler when another connection creates it at the same moment (the dashboard's
+        // parallel status and history requests on a new store), so the setup is retried.
+        let deadline = Instant::now() + BUSY_TIMEOUT;
+        loop {
+            match Self::set_up(&conn) {
+                Ok(()) => return Ok(History { conn, path: name }),
+                Err(e) if is_busy(&e) && Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                Err(e) => return Err(err(e)),
+            }
+        }
+    }
+
+    fn set_up(conn: &Connection) -> Result<(), rusqlite::Error> {
         // WAL lets readers run beside the writer; the pragma answers with a row.
-        let _: String = conn
-            .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
-            .map_err(err)?;
-        conn.execute_batch(SCHEMA).map_err(err)?;
+        let _: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
+        conn.execute_batch(SCHEMA)?;
         conn.pragma_update(None, "user_version", SCHEMA_VERSION)
-            .map_err(err)?;
-        Ok(History { conn, path: name })
     }
 
     fn err(&self, cause: rusqlite::Error) -> HistoryError {
@@ -356,10 +368,48 @@ impl History {
     }
 }
 
+/// How long an open or a write waits for another connection's lock.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Whether SQLite refused because another connection holds a lock (worth a retry).
+fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// The dashboard asks for `/v1/status` and `/v1/history` at once, and each opens the
+    /// history; on a new store both then create it. Every open must succeed.
+    #[test]
+    fn concurrent_first_opens_all_succeed() {
+        for round in 0..40 {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("history.db");
+            let barrier = std::sync::Barrier::new(6);
+            std::thread::scope(|scope| {
+                let opens: Vec<_> = (0..6)
+                    .map(|_| {
+                        scope.spawn(|| {
+                            barrier.wait();
+                            History::open(&path)
+                                .and_then(|h| h.attempts(10))
+                                .map(|_| ())
+                        })
+                    })
+                    .collect();
+                for open in opens {
+                    let result = open.join().unwrap();
+                    assert!(result.is_ok(), "round {round}: {}", result.unwrap_err());
+                }
+            });
+        }
+    }
 
     fn attempt(result: Outcome) -> AttemptRecord {
         AttemptRecord {
