@@ -109,18 +109,15 @@ pub(super) fn eval_binary(
     // Squeeze-and-excitation writes its scale first (`scale * x`, torchvision's form), so a
     // commutative op also takes the fast path with its operands swapped.
     let commutative = matches!(kind, BinaryKind::Add | BinaryKind::Mul);
-    let (wide, narrow) = if commutative && block_broadcast(x.shape(), y.shape()).is_none() {
-        (y, x)
-    } else {
-        (x, y)
-    };
-    let fast_blocks = match (wide.data(), narrow.data(), kernels) {
-        (TensorData::F32(a), TensorData::F32(b), Kernels::Fast) => {
-            block_broadcast(wide.shape(), narrow.shape()).map(|inner| (a, b, inner))
-        }
-        _ => None,
-    };
-    if let Some((a, b, inner)) = fast_blocks {
+    let blocks = block_broadcast(x.shape(), y.shape())
+        .map(|inner| (x, y, inner))
+        .or_else(|| {
+            let swapped = block_broadcast(y.shape(), x.shape());
+            swapped.filter(|_| commutative).map(|inner| (y, x, inner))
+        });
+    if let (Kernels::Fast, Some((wide, narrow, inner))) = (kernels, blocks)
+        && let (TensorData::F32(a), TensorData::F32(b)) = (wide.data(), narrow.data())
+    {
         let data = fast::elementwise::binary_blocks(kind, a, b, inner)?;
         return Ok(vec![f32_tensor(wide.shape().to_vec(), data)?]);
     }

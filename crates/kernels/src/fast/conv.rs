@@ -93,6 +93,48 @@ const TILE_FLOATS: usize = 64 * 1024;
 /// Fewer positions than this per tile would make the GEMM repack its weights too often.
 const MIN_TILE_POSITIONS: usize = 512;
 
+/// The sizes of one image's per-group GEMM, worked out once per convolution.
+#[derive(Clone, Copy, Debug)]
+struct GroupGemm {
+    in_plane: usize,
+    out_plane: usize,
+    cin_g: usize,
+    cout_g: usize,
+    /// Rows of the GEMM's right operand: `cin_g × taps`.
+    depth: usize,
+    /// Outputs per line (a row of the last axis): tiles are whole lines.
+    line: usize,
+    /// 1×1, stride 1, no padding: the input planes are the right operand as they are.
+    direct: bool,
+}
+
+impl GroupGemm {
+    fn new(g: &ConvGeometry, axes: &[AxisGeometry; 3]) -> GroupGemm {
+        let cin_g = g.in_channels / g.group;
+        GroupGemm {
+            in_plane: axes.iter().map(|a| a.input).product(),
+            out_plane: axes.iter().map(|a| a.output).product(),
+            cin_g,
+            cout_g: g.out_channels / g.group,
+            depth: cin_g * axes.iter().map(|a| a.kernel).product::<usize>(),
+            line: axes[2].output.max(1),
+            direct: axes.iter().all(is_pointwise),
+        }
+    }
+
+    fn x_group<'x>(&self, x: &'x [f32], group: usize) -> &'x [f32] {
+        &x[group * self.cin_g * self.in_plane..][..self.cin_g * self.in_plane]
+    }
+
+    fn w_group<'w>(&self, weight: &'w [f32], group: usize) -> MatRef<'w> {
+        MatRef::row_major(
+            &weight[group * self.cout_g * self.depth..],
+            self.cout_g,
+            self.depth,
+        )
+    }
+}
+
 /// One image: for each group, `y[group] (+)= W[group] · columns(x[group])`, then the
 /// activation; in column tiles (whole output lines) split over the threads when the plane is
 /// large, in one piece otherwise.
@@ -104,32 +146,30 @@ fn grouped_gemm(
     y: &mut [f32],
     epilogue: &Epilogue<'_>,
 ) -> Result<(), ShapeError> {
-    let out_plane: usize = axes.iter().map(|a| a.output).product();
-    let depth = g.in_channels / g.group * axes.iter().map(|a| a.kernel).product::<usize>();
-    let cout_g = g.out_channels / g.group;
-    let line = axes[2].output.max(1);
+    let shape = GroupGemm::new(g, axes);
+    let (out_plane, line) = (shape.out_plane, shape.line);
     let lines = out_plane / line;
-    let tile_lines = (TILE_FLOATS / (cout_g + depth).max(1))
+    let tile_lines = (TILE_FLOATS / (shape.cout_g + shape.depth).max(1))
         .max(MIN_TILE_POSITIONS)
         .div_ceil(line);
     if lines <= tile_lines {
-        return whole_planes(g, axes, x, weight, y, epilogue);
+        return whole_planes(&shape, axes, x, weight, y, epilogue);
     }
     let bounds: Vec<usize> = (0..lines)
         .step_by(tile_lines)
         .map(|l| l * line)
         .chain(std::iter::once(out_plane))
         .collect();
-    for (group, y_group) in y.chunks_exact_mut(cout_g * out_plane).enumerate() {
-        let tiles = ColumnTiles::new(y_group, cout_g, bounds.clone());
-        let threads = threads_for(cout_g * out_plane * depth).min(tiles.len());
+    for (group, y_group) in y.chunks_exact_mut(shape.cout_g * out_plane).enumerate() {
+        let tiles = ColumnTiles::new(y_group, shape.cout_g, bounds.clone());
+        let threads = threads_for(shape.cout_g * out_plane * shape.depth).min(tiles.len());
         let job = TileJob {
-            g,
+            shape: &shape,
             axes,
-            x,
-            weight,
+            x_group: shape.x_group(x, group),
+            w_group: shape.w_group(weight, group),
+            first_channel: group * shape.cout_g,
             epilogue,
-            group,
             tiles: &tiles,
         };
         if threads <= 1 {
@@ -145,12 +185,13 @@ fn grouped_gemm(
 
 /// One group's convolution, computed a column tile at a time.
 struct TileJob<'a> {
-    g: &'a ConvGeometry,
+    shape: &'a GroupGemm,
     axes: &'a [AxisGeometry; 3],
-    x: &'a [f32],
-    weight: &'a [f32],
+    x_group: &'a [f32],
+    w_group: MatRef<'a>,
+    /// The group's first output channel (its index in the bias and the residual).
+    first_channel: usize,
     epilogue: &'a Epilogue<'a>,
-    group: usize,
     tiles: &'a ColumnTiles<'a>,
 }
 
@@ -158,46 +199,33 @@ impl TileJob<'_> {
     /// Computes tile `t` in this thread's scratch and copies it into place. Called once per
     /// tile.
     fn run(&self, t: usize) -> Result<(), ShapeError> {
-        let (g, axes, epilogue) = (self.g, self.axes, self.epilogue);
-        let in_plane: usize = axes.iter().map(|a| a.input).product();
-        let out_plane: usize = axes.iter().map(|a| a.output).product();
-        let (cin_g, cout_g) = (g.in_channels / g.group, g.out_channels / g.group);
-        let depth = cin_g * axes.iter().map(|a| a.kernel).product::<usize>();
-        let direct = axes.iter().all(is_pointwise);
+        let (shape, epilogue) = (self.shape, self.epilogue);
         let cols = self.tiles.columns(t);
         let n = cols.len();
-        let line = axes[2].output.max(1);
-        let x_group = &self.x[self.group * cin_g * in_plane..][..cin_g * in_plane];
-        let w_group = MatRef::row_major(&self.weight[self.group * cout_g * depth..], cout_g, depth);
-        let column_len = if direct { 0 } else { depth * n };
-        scratch::with_scratch(cout_g * n + column_len, |buf| {
-            let (tile, columns) = buf.split_at_mut(cout_g * n);
+        let column_len = if shape.direct { 0 } else { shape.depth * n };
+        scratch::with_scratch(shape.cout_g * n + column_len, |buf| {
+            let (tile, columns) = buf.split_at_mut(shape.cout_g * n);
             if epilogue.has_addend() {
                 for (oc, row) in tile.chunks_exact_mut(n).enumerate() {
-                    let channel = self.group * cout_g + oc;
-                    epilogue.prefill(row, channel, channel * out_plane + cols.start);
+                    let channel = self.first_channel + oc;
+                    epilogue.prefill(row, channel, channel * shape.out_plane + cols.start);
                 }
             }
-            let b = if direct {
+            let b = if shape.direct {
                 MatRef {
-                    data: &x_group[cols.start..],
-                    rows: depth,
+                    data: &self.x_group[cols.start..],
+                    rows: shape.depth,
                     cols: n,
-                    row_stride: in_plane,
+                    row_stride: shape.in_plane,
                     col_stride: 1,
                 }
             } else {
                 // im2col writes every element, padding taps included.
-                im2col_lines(
-                    columns,
-                    x_group,
-                    cin_g,
-                    axes,
-                    cols.start / line..cols.end / line,
-                );
-                MatRef::row_major(columns, depth, n)
+                let lines = cols.start / shape.line..cols.end / shape.line;
+                im2col_lines(columns, self.x_group, shape.cin_g, self.axes, lines);
+                MatRef::row_major(columns, shape.depth, n)
             };
-            matmul_on(tile, w_group, b, epilogue.has_addend(), 1)?;
+            matmul_on(tile, self.w_group, b, epilogue.has_addend(), 1)?;
             epilogue.activation.apply(tile);
             // SAFETY: `grouped_gemm` runs each tile index exactly once.
             unsafe { self.tiles.write_tile(t, tile) };
@@ -209,35 +237,29 @@ impl TileJob<'_> {
 /// One image in one piece: the output planes are prefilled, the GEMM (split over the threads
 /// by `matmul`) accumulates onto them, and the activation runs over the result.
 fn whole_planes(
-    g: &ConvGeometry,
+    shape: &GroupGemm,
     axes: &[AxisGeometry; 3],
     x: &[f32],
     weight: &[f32],
     y: &mut [f32],
     epilogue: &Epilogue<'_>,
 ) -> Result<(), ShapeError> {
-    let in_plane: usize = axes.iter().map(|a| a.input).product();
-    let out_plane: usize = axes.iter().map(|a| a.output).product();
-    let taps: usize = axes.iter().map(|a| a.kernel).product();
-    let (cin_g, cout_g) = (g.in_channels / g.group, g.out_channels / g.group);
-    let depth = cin_g * taps;
+    let (out_plane, depth) = (shape.out_plane, shape.depth);
     if epilogue.has_addend() {
         for (oc, plane) in y.chunks_exact_mut(out_plane).enumerate() {
             epilogue.prefill(plane, oc, oc * out_plane);
         }
     }
-    let direct = axes.iter().all(is_pointwise);
-    let outputs = y.chunks_exact_mut(cout_g * out_plane);
-    for (group, y_group) in outputs.enumerate() {
-        let x_group = &x[group * cin_g * in_plane..][..cin_g * in_plane];
-        let w_group = MatRef::row_major(&weight[group * cout_g * depth..], cout_g, depth);
-        if direct {
+    for (group, y_group) in y.chunks_exact_mut(shape.cout_g * out_plane).enumerate() {
+        let x_group = shape.x_group(x, group);
+        let w_group = shape.w_group(weight, group);
+        if shape.direct {
             let columns = MatRef::row_major(x_group, depth, out_plane);
             matmul(y_group, w_group, columns, epilogue.has_addend())?;
         } else {
             // im2col writes every element, padding taps included.
             scratch::with_scratch(depth * out_plane, |buf| {
-                im2col(buf, x_group, cin_g, axes);
+                im2col(buf, x_group, shape.cin_g, axes);
                 let columns = MatRef::row_major(buf, depth, out_plane);
                 matmul(y_group, w_group, columns, epilogue.has_addend())
             })?;
