@@ -4,6 +4,8 @@
 
 use std::marker::PhantomData;
 
+use super::panel_gemm::RowSink;
+
 /// A row-major `rows × row_len` matrix split into column tiles at `bounds`, each written
 /// once by whichever thread computes it.
 pub(crate) struct ColumnTiles<'a> {
@@ -14,8 +16,8 @@ pub(crate) struct ColumnTiles<'a> {
     _borrow: PhantomData<&'a mut [f32]>,
 }
 
-// SAFETY: the only access is `write_tile`, whose contract gives each tile to one caller, so
-// concurrent calls write disjoint elements of the exclusively borrowed matrix.
+// SAFETY: the only access is through `tile_rows`, whose contract gives each tile to one
+// writer, so concurrent writers touch disjoint elements of the exclusively borrowed matrix.
 unsafe impl Send for ColumnTiles<'_> {}
 unsafe impl Sync for ColumnTiles<'_> {}
 
@@ -53,21 +55,36 @@ impl<'a> ColumnTiles<'a> {
         self.bounds[t]..self.bounds[t + 1]
     }
 
-    /// Copies `src` (dense, `rows × columns(t).len()`) into tile `t`.
+    /// Tile `t`'s part of every row, for one writer.
     ///
     /// # Safety
-    /// No other call may write tile `t` at the same time (each tile is written by one caller).
-    pub(crate) unsafe fn write_tile(&self, t: usize, src: &[f32]) {
-        let cols = self.columns(t);
-        let width = cols.len();
-        assert_eq!(src.len(), self.rows * width, "tile {t} has the wrong size");
-        for (r, run) in src.chunks_exact(width.max(1)).enumerate().take(self.rows) {
-            // SAFETY: `r < rows` and `cols.end <= row_len` (checked in `new`), so the run lies
-            // inside the borrowed matrix; it belongs to tile `t` alone, which the caller holds.
-            unsafe {
-                let dst = self.ptr.add(r * self.row_len + cols.start);
-                std::ptr::copy_nonoverlapping(run.as_ptr(), dst, width);
-            }
+    /// No other `TileRows` of tile `t` may exist at the same time (each tile is handed to one
+    /// caller).
+    pub(crate) unsafe fn tile_rows(&self, t: usize) -> TileRows<'_> {
+        TileRows {
+            tiles: self,
+            columns: self.columns(t),
+        }
+    }
+}
+
+/// The columns of one tile in every row of a [`ColumnTiles`] matrix, held by one writer.
+pub(crate) struct TileRows<'t> {
+    tiles: &'t ColumnTiles<'t>,
+    columns: std::ops::Range<usize>,
+}
+
+impl RowSink for TileRows<'_> {
+    fn row(&mut self, r: usize) -> &mut [f32] {
+        let tiles = self.tiles;
+        assert!(r < tiles.rows, "row {r} of a {}-row matrix", tiles.rows);
+        // SAFETY: `r < rows` and `columns.end <= row_len` (checked in `ColumnTiles::new`), so
+        // the run lies inside the borrowed matrix. It belongs to this tile, whose only writer
+        // holds `self` (the contract of `tile_rows`), and `&mut self` keeps that writer from
+        // holding two runs at once.
+        unsafe {
+            let start = tiles.ptr.add(r * tiles.row_len + self.columns.start);
+            std::slice::from_raw_parts_mut(start, self.columns.len())
         }
     }
 }

@@ -3,12 +3,14 @@
 //! Per image and group, the kernel is chosen by shape:
 //! - depthwise (one input and one output channel per group, 1-D or 2-D): [`depthwise`];
 //! - 1×1, stride 1, no padding: the input planes already are the GEMM's right operand;
-//! - anything else: [`im2col`] into a per-thread scratch matrix, then one GEMM.
+//! - anything else: [`im2col`](super::im2col) of a tile's output lines, then the GEMM.
 //!
-//! The GEMM accumulates onto an output prefilled with bias and residual, and the activation
-//! runs over the finished output. Large planes are computed in column tiles (whole output
-//! lines) that stay in cache from the prefill to the copy out, and the tiles are what the
-//! threads share; small planes go in one piece, with the GEMM split over the threads.
+//! The GEMM ([`panel_gemm`](super::panel_gemm)) applies the epilogue as it stores, so each
+//! output element is written once. It runs a column tile (a range of output positions whose
+//! right operand fits in L2) at a time: many tiles are shared by the threads, the few tiles
+//! of a small plane split their output channels over the threads instead.
+
+use std::ops::Range;
 
 use rayon::prelude::*;
 
@@ -16,9 +18,11 @@ use super::buffers;
 use super::column_tiles::ColumnTiles;
 use super::depthwise;
 use super::epilogue::Epilogue;
-use super::im2col::{im2col, im2col_lines};
-use super::matmul::{MatRef, matmul, matmul_on};
-use super::parallel::{for_pieces, threads_for};
+use super::im2col::im2col_lines;
+use super::panel_gemm::{
+    Columns, DenseRows, MR, NR, OutputPlace, Panels, RowSink, gemm_rows, with_panels,
+};
+use super::parallel::threads_for;
 use super::scratch;
 use crate::reference::broadcast::element_count;
 use crate::reference::conv::ConvGeometry;
@@ -85,13 +89,12 @@ fn check_buffers(
     Ok(())
 }
 
-/// Output positions per tile are chosen so that a tile's output rows and im2col columns
-/// (`(cout + depth) × positions` floats) fit in this budget, well inside a 1 MB L2: bias,
-/// GEMM, activation and the copy out then run on cached data, where whole planes would go to
-/// memory and back once per pass.
+/// Positions per tile are chosen so that a tile's right operand (`depth × positions` floats)
+/// stays in L2 while every block of output channels reads it.
 const TILE_FLOATS: usize = 64 * 1024;
-/// Fewer positions than this per tile would make the GEMM repack its weights too often.
-const MIN_TILE_POSITIONS: usize = 512;
+/// Fewer positions than this per tile would make the kernel's blocks of `NR` positions too
+/// few to amortise a row block's start.
+const MIN_TILE_POSITIONS: usize = 8 * NR;
 
 /// The sizes of one image's per-group GEMM, worked out once per convolution.
 #[derive(Clone, Copy, Debug)]
@@ -102,7 +105,7 @@ struct GroupGemm {
     cout_g: usize,
     /// Rows of the GEMM's right operand: `cin_g × taps`.
     depth: usize,
-    /// Outputs per line (a row of the last axis): tiles are whole lines.
+    /// Outputs per line (a row of the last axis): im2col tiles are whole lines.
     line: usize,
     /// 1×1, stride 1, no padding: the input planes are the right operand as they are.
     direct: bool,
@@ -126,18 +129,29 @@ impl GroupGemm {
         &x[group * self.cin_g * self.in_plane..][..self.cin_g * self.in_plane]
     }
 
-    fn w_group<'w>(&self, weight: &'w [f32], group: usize) -> MatRef<'w> {
-        MatRef::row_major(
-            &weight[group * self.cout_g * self.depth..],
-            self.cout_g,
-            self.depth,
-        )
+    fn w_group<'w>(&self, weight: &'w [f32], group: usize) -> &'w [f32] {
+        &weight[group * self.cout_g * self.depth..][..self.cout_g * self.depth]
+    }
+
+    /// Tile boundaries over the output positions: whole lines for im2col (which works line by
+    /// line), any multiple of `NR` for a direct 1×1.
+    fn tile_bounds(&self) -> Vec<usize> {
+        let positions = (TILE_FLOATS / self.depth.max(1)).max(MIN_TILE_POSITIONS);
+        let step = if self.direct {
+            positions.div_ceil(NR) * NR
+        } else {
+            positions.div_ceil(self.line) * self.line
+        };
+        (0..self.out_plane)
+            .step_by(step)
+            .chain(std::iter::once(self.out_plane))
+            .collect()
     }
 }
 
-/// One image: for each group, `y[group] (+)= W[group] · columns(x[group])`, then the
-/// activation; in column tiles (whole output lines) split over the threads when the plane is
-/// large, in one piece otherwise.
+/// One image: for each group, `y[group] = epilogue(W[group] · columns(x[group]))`, a column
+/// tile (a range of output positions) at a time. With many tiles the threads share the
+/// tiles; with few, they share each tile's output channels.
 fn grouped_gemm(
     g: &ConvGeometry,
     axes: &[AxisGeometry; 3],
@@ -147,127 +161,119 @@ fn grouped_gemm(
     epilogue: &Epilogue<'_>,
 ) -> Result<(), ShapeError> {
     let shape = GroupGemm::new(g, axes);
-    let (out_plane, line) = (shape.out_plane, shape.line);
-    let lines = out_plane / line;
-    let tile_lines = (TILE_FLOATS / (shape.cout_g + shape.depth).max(1))
-        .max(MIN_TILE_POSITIONS)
-        .div_ceil(line);
-    if lines <= tile_lines {
-        return whole_planes(&shape, axes, x, weight, y, epilogue);
-    }
-    let bounds: Vec<usize> = (0..lines)
-        .step_by(tile_lines)
-        .map(|l| l * line)
-        .chain(std::iter::once(out_plane))
-        .collect();
-    for (group, y_group) in y.chunks_exact_mut(shape.cout_g * out_plane).enumerate() {
-        let tiles = ColumnTiles::new(y_group, shape.cout_g, bounds.clone());
-        let threads = threads_for(shape.cout_g * out_plane * shape.depth).min(tiles.len());
-        let job = TileJob {
+    let bounds = shape.tile_bounds();
+    let tiles = bounds.len() - 1;
+    let threads = threads_for(shape.cout_g * shape.out_plane * shape.depth);
+    for (group, y_group) in y
+        .chunks_exact_mut(shape.cout_g * shape.out_plane)
+        .enumerate()
+    {
+        let job = GroupJob {
             shape: &shape,
             axes,
             x_group: shape.x_group(x, group),
             w_group: shape.w_group(weight, group),
             first_channel: group * shape.cout_g,
             epilogue,
-            tiles: &tiles,
         };
-        if threads <= 1 {
-            (0..tiles.len()).try_for_each(|t| job.run(t))?;
+        if threads > 1 && tiles >= 2 * threads {
+            let tiles = ColumnTiles::new(y_group, shape.cout_g, bounds.clone());
+            (0..tiles.len()).into_par_iter().for_each(|t| {
+                // SAFETY: each tile index is run exactly once.
+                let mut sink = unsafe { tiles.tile_rows(t) };
+                let cols = tiles.columns(t);
+                job.with_columns(cols.clone(), |b| {
+                    job.rows(&mut sink, b, 0..shape.cout_g, cols.start);
+                });
+            });
         } else {
-            (0..tiles.len())
-                .into_par_iter()
-                .try_for_each(|t| job.run(t))?;
+            for cols in bounds.windows(2).map(|b| b[0]..b[1]) {
+                job.tile_on_threads(y_group, cols, threads);
+            }
         }
     }
     Ok(())
 }
 
-/// One group's convolution, computed a column tile at a time.
-struct TileJob<'a> {
+/// One group's convolution.
+struct GroupJob<'a> {
     shape: &'a GroupGemm,
     axes: &'a [AxisGeometry; 3],
     x_group: &'a [f32],
-    w_group: MatRef<'a>,
+    /// `cout_g × depth`, row-major.
+    w_group: &'a [f32],
     /// The group's first output channel (its index in the bias and the residual).
     first_channel: usize,
     epilogue: &'a Epilogue<'a>,
-    tiles: &'a ColumnTiles<'a>,
 }
 
-impl TileJob<'_> {
-    /// Computes tile `t` in this thread's scratch and copies it into place. Called once per
-    /// tile.
-    fn run(&self, t: usize) -> Result<(), ShapeError> {
-        let (shape, epilogue) = (self.shape, self.epilogue);
-        let cols = self.tiles.columns(t);
-        let n = cols.len();
-        let column_len = if shape.direct { 0 } else { shape.depth * n };
-        scratch::with_scratch(shape.cout_g * n + column_len, |buf| {
-            let (tile, columns) = buf.split_at_mut(shape.cout_g * n);
-            if epilogue.has_addend() {
-                for (oc, row) in tile.chunks_exact_mut(n).enumerate() {
-                    let channel = self.first_channel + oc;
-                    epilogue.prefill(row, channel, channel * shape.out_plane + cols.start);
-                }
+impl GroupJob<'_> {
+    /// The output positions `cols` of every channel, the channels split over `threads`.
+    fn tile_on_threads(&self, y_group: &mut [f32], cols: Range<usize>, threads: usize) {
+        let (out_plane, cout_g) = (self.shape.out_plane, self.shape.cout_g);
+        self.with_columns(cols.clone(), |b| {
+            let per_thread = cout_g.div_ceil(threads.max(1)).div_ceil(MR) * MR;
+            if threads <= 1 || per_thread >= cout_g {
+                let mut sink = DenseRows::new(y_group, out_plane, cols.clone());
+                return self.rows(&mut sink, b, 0..cout_g, cols.start);
             }
-            let b = if shape.direct {
-                MatRef {
-                    data: &self.x_group[cols.start..],
-                    rows: shape.depth,
-                    cols: n,
-                    row_stride: shape.in_plane,
-                    col_stride: 1,
-                }
-            } else {
-                // im2col writes every element, padding taps included.
-                let lines = cols.start / shape.line..cols.end / shape.line;
-                im2col_lines(columns, self.x_group, shape.cin_g, self.axes, lines);
-                MatRef::row_major(columns, shape.depth, n)
+            y_group
+                .par_chunks_mut(per_thread * out_plane)
+                .enumerate()
+                .for_each(|(i, rows)| {
+                    let first = i * per_thread;
+                    let channels = first..(first + per_thread).min(cout_g);
+                    let mut sink = DenseRows::new(rows, out_plane, cols.clone());
+                    self.rows(&mut sink, b, channels, cols.start);
+                });
+        });
+    }
+
+    /// Runs `f` with the right operand for output positions `cols`, packed: from the input
+    /// planes for a direct 1×1, else from im2col of those (whole) lines.
+    fn with_columns(&self, cols: Range<usize>, f: impl FnOnce(Panels<'_>)) {
+        let shape = self.shape;
+        if shape.direct {
+            let b = Columns {
+                data: &self.x_group[cols.start..],
+                depth: shape.depth,
+                row_stride: shape.in_plane,
+                len: cols.len(),
             };
-            matmul_on(tile, self.w_group, b, epilogue.has_addend(), 1)?;
-            epilogue.activation.apply(tile);
-            // SAFETY: `grouped_gemm` runs each tile index exactly once.
-            unsafe { self.tiles.write_tile(t, tile) };
-            Ok(())
+            return with_panels(b, f);
+        }
+        scratch::with_scratch(shape.depth * cols.len(), |buf| {
+            // im2col writes every element, padding taps included.
+            let lines = cols.start / shape.line..cols.end / shape.line;
+            im2col_lines(buf, self.x_group, shape.cin_g, self.axes, lines);
+            let b = Columns {
+                data: buf,
+                depth: shape.depth,
+                row_stride: cols.len(),
+                len: cols.len(),
+            };
+            with_panels(b, f)
         })
     }
-}
 
-/// One image in one piece: the output planes are prefilled, the GEMM (split over the threads
-/// by `matmul`) accumulates onto them, and the activation runs over the result.
-fn whole_planes(
-    shape: &GroupGemm,
-    axes: &[AxisGeometry; 3],
-    x: &[f32],
-    weight: &[f32],
-    y: &mut [f32],
-    epilogue: &Epilogue<'_>,
-) -> Result<(), ShapeError> {
-    let (out_plane, depth) = (shape.out_plane, shape.depth);
-    if epilogue.has_addend() {
-        for (oc, plane) in y.chunks_exact_mut(out_plane).enumerate() {
-            epilogue.prefill(plane, oc, oc * out_plane);
-        }
+    /// Output channels `channels` (of the group) at the positions of `b`, which start at
+    /// position `first_position`; `sink` row 0 is channel `channels.start`.
+    fn rows(
+        &self,
+        sink: &mut impl RowSink,
+        b: Panels<'_>,
+        channels: Range<usize>,
+        first_position: usize,
+    ) {
+        let depth = self.shape.depth;
+        let w = &self.w_group[channels.start * depth..channels.end * depth];
+        let place = OutputPlace {
+            first_channel: self.first_channel + channels.start,
+            first_position,
+            plane: self.shape.out_plane,
+        };
+        gemm_rows(sink, channels.len(), w, b, self.epilogue, place);
     }
-    for (group, y_group) in y.chunks_exact_mut(shape.cout_g * out_plane).enumerate() {
-        let x_group = shape.x_group(x, group);
-        let w_group = shape.w_group(weight, group);
-        if shape.direct {
-            let columns = MatRef::row_major(x_group, depth, out_plane);
-            matmul(y_group, w_group, columns, epilogue.has_addend())?;
-        } else {
-            // im2col writes every element, padding taps included.
-            scratch::with_scratch(depth * out_plane, |buf| {
-                im2col(buf, x_group, shape.cin_g, axes);
-                let columns = MatRef::row_major(buf, depth, out_plane);
-                matmul(y_group, w_group, columns, epilogue.has_addend())
-            })?;
-        }
-    }
-    let activation = epilogue.activation;
-    for_pieces(threads_for(y.len()), y, |piece| activation.apply(piece));
-    Ok(())
 }
 
 /// An axis on which the convolution reads input `i` for output `i`: no window at all.

@@ -2,8 +2,10 @@
 //! is property-tested against it in `tests/fast_*.rs`.
 //!
 //! - [`buffers`]: outputs recycled from intermediates the executor is done with.
-//! - [`matmul`]: the safe face of the `gemm` crate (strided matrices, bounds checked once).
-//! - [`conv`]: convolution entry point; picks [`depthwise`] or im2col ([`im2col`]) + GEMM.
+//! - [`matmul`]: the safe face of the `gemm` crate (strided matrices, bounds checked once), for
+//!   Gemm and MatMul.
+//! - [`conv`]: convolution entry point; picks [`depthwise`] or the convolution GEMM
+//!   (`panel_gemm`, on the input planes or on [`im2col`] columns).
 //! - [`epilogue`]: what happens to a conv's output before anyone else reads it: bias, a
 //!   residual addend and an activation ([`activation`]).
 //! - [`elementwise`]: binary arithmetic on equal shapes or per-channel broadcasts.
@@ -22,6 +24,7 @@ pub mod elementwise;
 pub mod epilogue;
 pub mod im2col;
 pub mod matmul;
+mod panel_gemm;
 mod parallel;
 pub mod pool;
 mod scratch;

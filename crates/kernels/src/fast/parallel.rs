@@ -42,16 +42,3 @@ pub(crate) fn for_item_ranges<F>(
         .enumerate()
         .for_each(|(t, (x, y))| f(t * per_thread, x, y));
 }
-
-/// Runs `f` over `threads` contiguous pieces of `data` (elementwise work).
-pub(crate) fn for_pieces<F>(threads: usize, data: &mut [f32], f: F)
-where
-    F: Fn(&mut [f32]) + Sync,
-{
-    if threads <= 1 {
-        f(data);
-        return;
-    }
-    let piece = data.len().div_ceil(threads).max(1);
-    data.par_chunks_mut(piece).for_each(&f);
-}

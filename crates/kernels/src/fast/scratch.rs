@@ -3,8 +3,11 @@
 
 use std::cell::RefCell;
 
+use std::thread::LocalKey;
+
 thread_local! {
     static SCRATCH: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+    static PANELS: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
 }
 
 /// Runs `f` with a zero-filled scratch slice of `len` elements owned by this thread.
@@ -19,7 +22,26 @@ pub(crate) fn with_zeroed<R>(len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
 /// earlier call left there: for callers that write every element before reading any (im2col),
 /// which saves clearing megabytes per convolution.
 pub(crate) fn with_scratch<R>(len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
-    SCRATCH.with(|cell| {
+    with_slot(&SCRATCH, len, f)
+}
+
+/// [`with_scratch`] in a second buffer whose slice starts on a 64-byte boundary (a cache
+/// line), for the GEMM's packed panels, which are filled while the first buffer holds that
+/// GEMM's im2col columns.
+pub(crate) fn with_panels<R>(len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
+    const LINE_FLOATS: usize = 64 / size_of::<f32>();
+    with_slot(&PANELS, len + LINE_FLOATS, |buf| {
+        let skip = buf.as_ptr().align_offset(64).min(LINE_FLOATS);
+        f(&mut buf[skip..][..len])
+    })
+}
+
+fn with_slot<R>(
+    slot: &'static LocalKey<RefCell<Vec<f32>>>,
+    len: usize,
+    f: impl FnOnce(&mut [f32]) -> R,
+) -> R {
+    slot.with(|cell| {
         // A re-entrant call (not expected) gets its own buffer instead of a panic.
         let Ok(mut buf) = cell.try_borrow_mut() else {
             return f(&mut vec![0.0; len]);
