@@ -60,9 +60,22 @@ impl PhasePlane {
     }
 
     /// Index of padded position `(row, col)`.
+    #[inline(always)]
     fn at(&self, row: usize, col: usize) -> usize {
-        let phase = (row % self.phases_h) * self.phases_w + col % self.phases_w;
-        phase * self.phase_len() + (row / self.phases_h) * self.cols + col / self.phases_w
+        let (row_phase, row) = split_by(row, self.phases_h);
+        let (col_phase, col) = split_by(col, self.phases_w);
+        (row_phase * self.phases_w + col_phase) * self.phase_len() + row * self.cols + col
+    }
+}
+
+/// `(i % stride, i / stride)`, without a division for the usual strides: on a 7×7 plane the
+/// divisions of the per-row index arithmetic cost more than the row's copy.
+#[inline(always)]
+fn split_by(i: usize, stride: usize) -> (usize, usize) {
+    match stride {
+        1 => (0, i),
+        2 => (i & 1, i >> 1),
+        _ => (i % stride, i / stride),
     }
 }
 
@@ -173,16 +186,20 @@ fn channel_body(
     // A tap count known at compile time unrolls the tap loop and keeps the weights in registers.
     let (offsets, kernel) = (job.tap_offsets, job.kernel);
     match offsets.len() {
-        9 => accumulate_fixed::<9>(acc, phases, offsets, kernel, job.bias),
-        25 => accumulate_fixed::<25>(acc, phases, offsets, kernel, job.bias),
-        _ => accumulate(acc, phases, offsets, kernel, job.bias),
+        9 => accumulate_fixed::<9>(acc, phases, offsets, kernel),
+        25 => accumulate_fixed::<25>(acc, phases, offsets, kernel),
+        _ => accumulate(acc, phases, offsets, kernel),
     }
-    // Drop the columns past the output's width; add the residual on the way.
-    let rows = y.chunks_exact_mut(w.output).enumerate();
+    // Drop the columns past the output's width; add the bias and the residual on the way
+    // (an add, so that short rows are not a `memcpy` call each).
+    let (rows, bias) = (y.chunks_exact_mut(w.output).enumerate(), job.bias);
     match job.residual {
         None => {
             for (oy, out_row) in rows {
-                out_row.copy_from_slice(&acc[oy * plane.cols..][..w.output]);
+                let sums = &acc[oy * plane.cols..][..w.output];
+                for (o, &s) in out_row.iter_mut().zip(sums) {
+                    *o = s + bias;
+                }
             }
         }
         Some(residual) => {
@@ -190,7 +207,7 @@ fn channel_body(
                 let sums = &acc[oy * plane.cols..][..w.output];
                 let skip = &residual[oy * w.output..][..w.output];
                 for ((o, &s), &r) in out_row.iter_mut().zip(sums).zip(skip) {
-                    *o = s + r;
+                    *o = s + bias + r;
                 }
             }
         }
@@ -205,7 +222,7 @@ fn split_row(phases: &mut [f32], plane: PhasePlane, row: usize, pad_begin: usize
     match plane.phases_w {
         1 => {
             let start = plane.at(row, pad_begin);
-            phases[start..start + src.len()].copy_from_slice(src);
+            copy_short(&mut phases[start..start + src.len()], src);
         }
         2 => split_pairs(phases, plane, row, pad_begin, src),
         stride => {
@@ -222,6 +239,17 @@ fn split_row(phases: &mut [f32], plane: PhasePlane, row: usize, pad_begin: usize
                 }
             }
         }
+    }
+}
+
+/// `dst = src` for a row of a small plane. A `copy_from_slice` of a length known only at run
+/// time is a `memcpy` call, whose fixed cost is most of a 7-element copy; a loop the compiler
+/// sees as a copy becomes that same call, so this one adds `+0.0` (exact, except that `-0.0`
+/// becomes `+0.0`, which the convolution's sums do not see).
+#[inline(always)]
+fn copy_short(dst: &mut [f32], src: &[f32]) {
+    for (d, &s) in dst.iter_mut().zip(src) {
+        *d = s + 0.0;
     }
 }
 
@@ -256,25 +284,24 @@ fn accumulate_fixed<const T: usize>(
     phases: &[f32],
     tap_offsets: &[usize],
     kernel: &[f32],
-    bias: f32,
 ) {
     let offsets: [usize; T] = tap_offsets.try_into().expect("tap count checked by caller");
     let weights: [f32; T] = kernel.try_into().expect("one weight per tap");
-    accumulate(acc, phases, &offsets, &weights, bias);
+    accumulate(acc, phases, &offsets, &weights);
 }
 
-/// `acc[p] = bias + Σ_t kernel[t] * phases[p + tap_offsets[t]]` for every `p` of `acc` (a
-/// whole number of vector blocks).
+/// `acc[p] = Σ_t kernel[t] * phases[p + tap_offsets[t]]` for every `p` of `acc` (a whole
+/// number of vector blocks).
 #[inline(always)]
-fn accumulate(acc: &mut [f32], phases: &[f32], tap_offsets: &[usize], kernel: &[f32], bias: f32) {
+fn accumulate(acc: &mut [f32], phases: &[f32], tap_offsets: &[usize], kernel: &[f32]) {
     const WIDE: usize = LANES * UNROLL;
     let done = acc.len() / WIDE * WIDE;
     let mut wide = acc.chunks_exact_mut(WIDE);
     for (i, out) in (&mut wide).enumerate() {
-        block::<WIDE>(out, i * WIDE, phases, tap_offsets, kernel, bias);
+        block::<WIDE>(out, i * WIDE, phases, tap_offsets, kernel);
     }
     for (i, out) in wide.into_remainder().chunks_exact_mut(LANES).enumerate() {
-        block::<LANES>(out, done + i * LANES, phases, tap_offsets, kernel, bias);
+        block::<LANES>(out, done + i * LANES, phases, tap_offsets, kernel);
     }
 }
 
@@ -286,9 +313,8 @@ fn block<const B: usize>(
     phases: &[f32],
     tap_offsets: &[usize],
     kernel: &[f32],
-    bias: f32,
 ) {
-    let mut sums = [bias; B];
+    let mut sums = [0.0; B];
     for (&offset, &weight) in tap_offsets.iter().zip(kernel) {
         let src = &phases[offset + p..][..B];
         for (s, &v) in sums.iter_mut().zip(src) {
