@@ -6,6 +6,7 @@
 use litecnn_kernels::fast::{self, Activation, Epilogue};
 use litecnn_kernels::reference::conv::ConvGeometry;
 use litecnn_kernels::reference::window::{AutoPad, WindowParams};
+use std::io::Write;
 use std::time::Instant;
 
 /// (output channels, input channels, input side, kernel, stride)
@@ -69,8 +70,12 @@ fn main() {
             total += best;
             let out: usize = g.output_shape().iter().product();
             let gf = 2.0 * (out * c * k * k) as f64 / best / 1e6;
-            println!("{i:2} [{m:4},{c:4},{k}×{k}] s{s} at {hw:3}²: {best:.3} ms  {gf:5.1} GFLOP/s");
+            let line = format!(
+                "{i:2} [{m:4},{c:4},{k}×{k}] s{s} at {hw:3}²: {best:.3} ms  {gf:5.1} GFLOP/s"
+            );
+            // A closed pipe (`| head`) ends the output, not the process with a panic.
+            let _ = writeln!(std::io::stdout(), "{line}");
         });
     }
-    println!("total {total:.3} ms");
+    let _ = writeln!(std::io::stdout(), "total {total:.3} ms");
 }

@@ -95,6 +95,10 @@ const TILE_FLOATS: usize = 64 * 1024;
 /// Fewer positions than this per tile would make the kernel's blocks of `NR` positions too
 /// few to amortise a row block's start.
 const MIN_TILE_POSITIONS: usize = 8 * NR;
+/// More positions than this per tile leave too few tiles to share evenly between threads on a
+/// large plane (4 tiles of a 112×112 plane made 2 threads only 1.1× as fast as one; tiles of
+/// 512 positions made them 1.8×), and gain nothing on one thread.
+const MAX_TILE_POSITIONS: usize = 32 * NR;
 
 /// The sizes of one image's per-group GEMM, worked out once per convolution.
 #[derive(Clone, Copy, Debug)]
@@ -136,7 +140,8 @@ impl GroupGemm {
     /// Tile boundaries over the output positions: whole lines for im2col (which works line by
     /// line), any multiple of `NR` for a direct 1×1.
     fn tile_bounds(&self) -> Vec<usize> {
-        let positions = (TILE_FLOATS / self.depth.max(1)).max(MIN_TILE_POSITIONS);
+        let positions =
+            (TILE_FLOATS / self.depth.max(1)).clamp(MIN_TILE_POSITIONS, MAX_TILE_POSITIONS);
         let step = if self.direct {
             positions.div_ceil(NR) * NR
         } else {
