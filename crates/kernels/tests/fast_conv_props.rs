@@ -341,6 +341,8 @@ fn ops_split_over_threads_match_reference() {
         // positions (a last block of one position).
         ([1, 300, 7, 7], [100, 300, 1, 1], window(1, 1), 1),
         ([1, 64, 14, 14], [90, 64, 3, 3], window(3, 1), 1),
+        // Many small groups (RegNet's): the threads share the groups.
+        ([1, 64, 28, 28], [64, 8, 3, 3], window(3, 1), 8),
     ];
     for (input, weight, window, group) in cases {
         let g = ConvGeometry::new(&input, &weight, &window, group).unwrap();

@@ -1,7 +1,7 @@
 //! Property tests of the GEMM wrapper against the reference Gemm: random sizes (tails of every
 //! micro-kernel width), transposed operands read through strides, and accumulation.
 
-use litecnn_kernels::fast::matmul::{MatRef, matmul};
+use litecnn_kernels::fast::matmul::{MatRef, matmul, matmul_on};
 use litecnn_kernels::reference::gemm::{GemmParams, gemm};
 use proptest::prelude::*;
 
@@ -47,10 +47,13 @@ proptest! {
         let want = gemm(&p, &a, &b, accumulate.then_some((&c[..], &[1, n][..]))).unwrap();
         let a_view = if trans_a { MatRef::row_major(&a, k, 1).t() } else { MatRef::row_major(&a, 1, k) };
         let b_view = if trans_b { MatRef::row_major(&b, n, k).t() } else { MatRef::row_major(&b, k, n) };
-        let mut got = if accumulate { c.clone() } else { vec![f32::NAN; n] };
-        matmul(&mut got, a_view, b_view, accumulate).unwrap();
-        for (g, w) in got.iter().zip(&want) {
-            prop_assert!((g - w).abs() <= 1e-4 * (1.0 + w.abs()), "{} vs {}", g, w);
+        // On one thread, and with the columns split over three.
+        for threads in [1, 3] {
+            let mut got = if accumulate { c.clone() } else { vec![f32::NAN; n] };
+            matmul_on(&mut got, a_view, b_view, accumulate, threads).unwrap();
+            for (g, w) in got.iter().zip(&want) {
+                prop_assert!((g - w).abs() <= 1e-4 * (1.0 + w.abs()), "{} vs {} on {} threads", g, w, threads);
+            }
         }
     }
 }

@@ -167,20 +167,31 @@ fn grouped_gemm(
 ) -> Result<(), ShapeError> {
     let shape = GroupGemm::new(g, axes);
     let bounds = shape.tile_bounds();
+    let group_work = shape.cout_g * shape.out_plane * shape.depth;
+    let threads = threads_for(group_work);
+    let job = |group: usize| GroupJob {
+        shape: &shape,
+        axes,
+        x_group: shape.x_group(x, group),
+        w_group: shape.w_group(weight, group),
+        first_channel: group * shape.cout_g,
+        epilogue,
+    };
+    let group_len = shape.cout_g * shape.out_plane;
+    if threads == 1 && threads_for(group_work * g.group) > 1 {
+        // Many small groups (RegNet's 8-channel groups): the threads share the groups.
+        y.par_chunks_exact_mut(group_len)
+            .enumerate()
+            .for_each(|(group, y_group)| {
+                for cols in bounds.windows(2).map(|b| b[0]..b[1]) {
+                    job(group).tile_on_threads(y_group, cols, 1);
+                }
+            });
+        return Ok(());
+    }
     let tiles = bounds.len() - 1;
-    let threads = threads_for(shape.cout_g * shape.out_plane * shape.depth);
-    for (group, y_group) in y
-        .chunks_exact_mut(shape.cout_g * shape.out_plane)
-        .enumerate()
-    {
-        let job = GroupJob {
-            shape: &shape,
-            axes,
-            x_group: shape.x_group(x, group),
-            w_group: shape.w_group(weight, group),
-            first_channel: group * shape.cout_g,
-            epilogue,
-        };
+    for (group, y_group) in y.chunks_exact_mut(group_len).enumerate() {
+        let job = job(group);
         if threads > 1 && tiles >= 2 * threads {
             let tiles = ColumnTiles::new(y_group, shape.cout_g, bounds.clone());
             (0..tiles.len()).into_par_iter().for_each(|t| {

@@ -18,6 +18,8 @@ use crate::reference::window::AxisGeometry;
 
 /// Outputs per vector block of the accumulation loop.
 const LANES: usize = 8;
+/// Work units per multiply-add, against the GEMM's one, for deciding when to split.
+const DEPTHWISE_COST: usize = 4;
 /// Vector blocks accumulated together: independent chains that hide the FMA latency.
 const UNROLL: usize = 4;
 
@@ -95,7 +97,9 @@ pub fn depthwise(
 ) {
     let [_, h, w] = axes;
     let (in_plane, out_plane) = (h.input * w.input, h.output * w.output);
-    let threads = threads_for(output.len() * h.kernel * w.kernel);
+    // A depthwise multiply-add costs several GEMM ones (no register blocking, a copy in and
+    // out per channel), so a 7×7 layer is already worth splitting.
+    let threads = threads_for(output.len() * h.kernel * w.kernel * DEPTHWISE_COST);
     for_item_ranges(
         threads,
         input,

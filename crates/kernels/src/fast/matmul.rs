@@ -1,6 +1,8 @@
 //! Matrix product on the `gemm` crate, behind a safe slice API: every matrix is a slice with
 //! row and column strides, checked once against the slice's length before the raw-pointer call.
 
+use rayon::prelude::*;
+
 use super::dispatch::multiversion;
 use super::parallel::threads_for;
 use crate::reference::window::{ShapeError, shape_bail};
@@ -92,12 +94,24 @@ pub fn matmul_on(
         return Ok(());
     }
     if m == 1 && a.col_stride == 1 && (b.row_stride == 1 || b.col_stride == 1) {
-        // A single row (a classifier at batch 1): the weights are read once, in storage order.
-        // The general kernel would first copy all of them into its packed layout.
+        // A single row (a classifier at batch 1): the weights are read once, in storage order,
+        // each thread reading its own columns. The general kernel would first copy all of
+        // them into its packed layout.
         let x = &a.data[..k];
-        match b.row_stride {
-            1 => row_times_columns_dispatched(out, x, b.data, b.col_stride, accumulate),
-            _ => row_times_rows_dispatched(out, x, b.data, b.row_stride, accumulate),
+        let per_thread = n.div_ceil(threads.max(1)).max(1);
+        let columns = |j0: usize, out: &mut [f32]| match b.row_stride {
+            1 => {
+                let first = &b.data[j0 * b.col_stride..];
+                row_times_columns_dispatched(out, x, first, b.col_stride, accumulate)
+            }
+            _ => row_times_rows_dispatched(out, x, &b.data[j0..], b.row_stride, accumulate),
+        };
+        if threads <= 1 {
+            columns(0, out);
+        } else {
+            out.par_chunks_mut(per_thread)
+                .enumerate()
+                .for_each(|(i, out)| columns(i * per_thread, out));
         }
         return Ok(());
     }
