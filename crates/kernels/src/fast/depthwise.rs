@@ -14,6 +14,7 @@ use super::dispatch::multiversion;
 use super::epilogue::Epilogue;
 use super::parallel::{for_item_ranges, threads_for};
 use super::scratch;
+use super::short_copy::copy_short;
 use crate::reference::window::AxisGeometry;
 
 /// Outputs per vector block of the accumulation loop.
@@ -243,17 +244,6 @@ fn split_row(phases: &mut [f32], plane: PhasePlane, row: usize, pad_begin: usize
                 }
             }
         }
-    }
-}
-
-/// `dst = src` for a row of a small plane. A `copy_from_slice` of a length known only at run
-/// time is a `memcpy` call, whose fixed cost is most of a 7-element copy; a loop the compiler
-/// sees as a copy becomes that same call, so this one adds `+0.0` (exact, except that `-0.0`
-/// becomes `+0.0`, which the convolution's sums do not see).
-#[inline(always)]
-fn copy_short(dst: &mut [f32], src: &[f32]) {
-    for (d, &s) in dst.iter_mut().zip(src) {
-        *d = s + 0.0;
     }
 }
 

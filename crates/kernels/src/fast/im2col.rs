@@ -4,6 +4,8 @@
 
 use std::ops::Range;
 
+use super::dispatch::multiversion;
+use super::short_copy::copy_short;
 use crate::reference::window::AxisGeometry;
 
 /// For one axis and one kernel tap: the outputs that read real input, and the input index the
@@ -46,15 +48,24 @@ pub fn im2col_lines(
             for ky in 0..h.kernel {
                 for kx in 0..w.kernel {
                     let Some(row) = rows.next() else { return };
-                    fill_row(row, plane, [kz, ky, kx], axes, lines.start);
+                    fill_row_dispatched(row, plane, [kz, ky, kx], axes, lines.start);
                 }
             }
         }
     }
 }
 
+multiversion!(fn fill_row_dispatched(
+    row: &mut [f32],
+    plane: &[f32],
+    taps: [usize; 3],
+    axes: &[AxisGeometry; 3],
+    first_line: usize,
+) => fill_row);
+
 /// One im2col row: tap `(kz, ky, kx)` of the output positions from line `first_line` on,
 /// zero where it reads padding.
+#[inline(always)]
 fn fill_row(
     row: &mut [f32],
     plane: &[f32],
@@ -69,21 +80,38 @@ fn fill_row(
     if w.output == 0 {
         return;
     }
-    for (i, out) in row.chunks_exact_mut(w.output).enumerate() {
-        let line = first_line + i;
-        let (oz, oy) = (line / h.output, line % h.output);
+    // One fill for the whole row when this tap reads any padding, rather than a short fill
+    // per line: on small planes those calls cost more than the copies.
+    let pads = xs.len() < w.output || zs.len() < d.output || ys.len() < h.output;
+    if pads {
+        row.fill(0.0);
+    }
+    // Each line's (z, y), stepped rather than divided out per line.
+    let mut line_zy = (first_line / h.output, first_line % h.output);
+    for out in row.chunks_exact_mut(w.output) {
+        let (oz, oy) = line_zy;
+        line_zy = if oy + 1 == h.output {
+            (oz + 1, 0)
+        } else {
+            (oz, oy + 1)
+        };
         if xs.is_empty() || !zs.contains(&oz) || !ys.contains(&oy) {
-            out.fill(0.0);
             continue;
         }
         let iz = iz0 + (oz - zs.start) * d.stride;
         let iy = iy0 + (oy - ys.start) * h.stride;
-        out[..xs.start].fill(0.0);
-        out[xs.end..].fill(0.0);
         let out = &mut out[xs.clone()];
         let src = &plane[(iz * h.input + iy) * w.input + ix0..];
         if w.stride == 1 {
-            out.copy_from_slice(&src[..out.len()]);
+            copy_short(out, src);
+        } else if w.stride == 2 {
+            // Every other element, taken as the first of each pair: a constant chunk length
+            // the compiler turns into vector shuffles.
+            let (last, firsts) = out.split_last_mut().expect("xs is not empty");
+            for (o, pair) in firsts.iter_mut().zip(src.chunks_exact(2)) {
+                *o = pair[0];
+            }
+            *last = src[firsts.len() * 2];
         } else if let Some((last, firsts)) = out.split_last_mut() {
             // Every `stride`-th element, taken as the first of each `stride`-long chunk: a
             // loop the compiler vectorises, where `step_by` stays scalar (stride-2 stems).

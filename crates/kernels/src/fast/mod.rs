@@ -28,6 +28,7 @@ mod panel_gemm;
 mod parallel;
 pub mod pool;
 mod scratch;
+mod short_copy;
 
 pub use activation::Activation;
 pub use epilogue::Epilogue;
