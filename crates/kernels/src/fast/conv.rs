@@ -18,9 +18,10 @@ use super::buffers;
 use super::column_tiles::ColumnTiles;
 use super::depthwise;
 use super::epilogue::Epilogue;
-use super::im2col::im2col_lines;
+use super::im2col::im2col_row;
 use super::panel_gemm::{
-    Columns, DenseRows, MR, NR, OutputPlace, Panels, RowSink, gemm_rows, with_panels,
+    Columns, DenseRows, MR, NR, OutputPlace, PanelWriter, Panels, RowSink, gemm_rows,
+    with_packed_rows, with_panels,
 };
 use super::parallel::threads_for;
 use super::scratch;
@@ -258,17 +259,18 @@ impl GroupJob<'_> {
             };
             return with_panels(b, f);
         }
-        scratch::with_scratch(shape.depth * cols.len(), |buf| {
-            // im2col writes every element, padding taps included.
+        // im2col a row at a time into an L1-sized buffer, straight on into the panels: the
+        // whole im2col matrix would be a second copy of the panels in L2.
+        scratch::with_scratch(cols.len(), |row| {
             let lines = cols.start / shape.line..cols.end / shape.line;
-            im2col_lines(buf, self.x_group, shape.cin_g, self.axes, lines);
-            let b = Columns {
-                data: buf,
-                depth: shape.depth,
-                row_stride: cols.len(),
-                len: cols.len(),
+            let fill = |panels: &mut PanelWriter<'_>| {
+                for k in 0..shape.depth {
+                    // im2col writes every element, padding taps included.
+                    im2col_row(row, self.x_group, self.axes, lines.clone(), k);
+                    panels.put_row(k, row);
+                }
             };
-            with_panels(b, f)
+            with_packed_rows(shape.depth, cols.len(), fill, f)
         })
     }
 

@@ -5,7 +5,7 @@
 use std::ops::Range;
 
 use super::dispatch::multiversion;
-use super::short_copy::copy_short;
+use super::short_copy::{copy_short, zero_short};
 use crate::reference::window::AxisGeometry;
 
 /// For one axis and one kernel tap: the outputs that read real input, and the input index the
@@ -16,43 +16,29 @@ fn tap_span(axis: &AxisGeometry, k: usize) -> (Range<usize>, usize) {
     (outputs, first)
 }
 
-/// Fills every element of `columns` (`channels * taps` rows of `out_plane` elements) from
-/// `input` (`channels` planes of the input) for the three spatial axes `axes` (unit axes in
-/// front for lower ranks); taps that read padding get zero.
-pub fn im2col(columns: &mut [f32], input: &[f32], channels: usize, axes: &[AxisGeometry; 3]) {
-    let lines = axes[0].output * axes[1].output;
-    im2col_lines(columns, input, channels, axes, 0..lines);
-}
-
-/// [`im2col`] for the output positions of output lines `lines` only (a line is one row of the
-/// last axis; line `l` covers positions `l * w.output..(l + 1) * w.output`): each row of
-/// `columns` has `lines.len() * w.output` elements. Lets a convolution work on tiles of its
-/// output that stay in cache.
-pub fn im2col_lines(
-    columns: &mut [f32],
+/// Row `k` of the im2col matrix of output lines `lines` (a line is one row of the last axis;
+/// line `l` covers positions `l * w.output..(l + 1) * w.output`) into `row`
+/// (`lines.len() * w.output` elements). Row `k` is tap `(channel, kz, ky, kx)`, in that order;
+/// the caller consumes the matrix a row at a time, while the row is in L1.
+pub fn im2col_row(
+    row: &mut [f32],
     input: &[f32],
-    channels: usize,
     axes: &[AxisGeometry; 3],
     lines: Range<usize>,
+    k: usize,
 ) {
     let [d, h, w] = axes;
     let in_plane = d.input * h.input * w.input;
-    let row_len = lines.len() * w.output;
-    if row_len == 0 {
-        return;
-    }
-    let mut rows = columns.chunks_exact_mut(row_len);
-    for c in 0..channels {
-        let plane = &input[c * in_plane..][..in_plane];
-        for kz in 0..d.kernel {
-            for ky in 0..h.kernel {
-                for kx in 0..w.kernel {
-                    let Some(row) = rows.next() else { return };
-                    fill_row_dispatched(row, plane, [kz, ky, kx], axes, lines.start);
-                }
-            }
-        }
-    }
+    let taps = d.kernel * h.kernel * w.kernel;
+    let (channel, tap) = (k / taps, k % taps);
+    let (kz, ky, kx) = (
+        tap / (h.kernel * w.kernel),
+        tap / w.kernel % h.kernel,
+        tap % w.kernel,
+    );
+    let plane = &input[channel * in_plane..][..in_plane];
+    let row = &mut row[..lines.len() * w.output];
+    fill_row_dispatched(row, plane, [kz, ky, kx], axes, lines.start);
 }
 
 multiversion!(fn fill_row_dispatched(
@@ -80,12 +66,6 @@ fn fill_row(
     if w.output == 0 {
         return;
     }
-    // One fill for the whole row when this tap reads any padding, rather than a short fill
-    // per line: on small planes those calls cost more than the copies.
-    let pads = xs.len() < w.output || zs.len() < d.output || ys.len() < h.output;
-    if pads {
-        row.fill(0.0);
-    }
     // Each line's (z, y), stepped rather than divided out per line.
     let mut line_zy = (first_line / h.output, first_line % h.output);
     for out in row.chunks_exact_mut(w.output) {
@@ -96,10 +76,14 @@ fn fill_row(
             (oz, oy + 1)
         };
         if xs.is_empty() || !zs.contains(&oz) || !ys.contains(&oy) {
+            zero_short(out);
             continue;
         }
         let iz = iz0 + (oz - zs.start) * d.stride;
         let iy = iy0 + (oy - ys.start) * h.stride;
+        // The padding is a few elements at each end: calls to `memset` would cost more.
+        zero_short(&mut out[..xs.start]);
+        zero_short(&mut out[xs.end..]);
         let out = &mut out[xs.clone()];
         let src = &plane[(iz * h.input + iy) * w.input + ix0..];
         if w.stride == 1 {

@@ -53,33 +53,59 @@ pub(crate) struct Panels<'a> {
 
 /// Runs `f` with `b` packed into this thread's panel scratch.
 pub(crate) fn with_panels<R>(b: Columns<'_>, f: impl FnOnce(Panels<'_>) -> R) -> R {
-    let blocks = b.len.div_ceil(NR);
     assert!(
         b.len == 0 || b.depth == 0 || (b.depth - 1) * b.row_stride + b.len <= b.data.len(),
         "B does not hold {} rows of {} positions",
         b.depth,
         b.len
     );
-    scratch::with_panels(blocks * b.depth * NR, |data| {
-        for (i, panel) in data.chunks_exact_mut(b.depth * NR).enumerate() {
-            let first = i * NR;
-            let width = NR.min(b.len - first);
-            for (k, dst) in panel.chunks_exact_mut(NR).enumerate() {
-                let src = &b.data[k * b.row_stride + first..];
-                if width == NR {
-                    dst.copy_from_slice(&src[..NR]);
-                } else {
-                    dst[..width].copy_from_slice(&src[..width]);
-                    dst[width..].fill(0.0);
-                }
-            }
+    let fill = |panels: &mut PanelWriter<'_>| {
+        for k in 0..b.depth {
+            panels.put_row(k, &b.data[k * b.row_stride..][..b.len]);
         }
+    };
+    with_packed_rows(b.depth, b.len, fill, f)
+}
+
+/// Runs `f` with `depth` rows of `len` positions packed into this thread's panel scratch,
+/// after `fill` has put every row (in any order) through the writer it is given.
+pub(crate) fn with_packed_rows<R>(
+    depth: usize,
+    len: usize,
+    fill: impl FnOnce(&mut PanelWriter<'_>),
+    f: impl FnOnce(Panels<'_>) -> R,
+) -> R {
+    scratch::with_panels(len.div_ceil(NR) * depth * NR, |data| {
+        let mut writer = PanelWriter { data, depth, len };
+        fill(&mut writer);
         f(Panels {
-            data,
-            depth: b.depth,
-            len: b.len,
+            data: writer.data,
+            depth,
+            len,
         })
     })
+}
+
+/// Lays rows of the right operand out as panels (see [`Panels`]).
+pub(crate) struct PanelWriter<'a> {
+    data: &'a mut [f32],
+    depth: usize,
+    len: usize,
+}
+
+impl PanelWriter<'_> {
+    /// Row `k`'s positions (the first `len` of `row`) into their panels, zero-padded.
+    pub(crate) fn put_row(&mut self, k: usize, row: &[f32]) {
+        for (i, chunk) in row[..self.len].chunks(NR).enumerate() {
+            let dst = &mut self.data[(i * self.depth + k) * NR..][..NR];
+            if let Ok(whole) = <&[f32; NR]>::try_from(chunk) {
+                dst.copy_from_slice(whole);
+            } else {
+                dst[..chunk.len()].copy_from_slice(chunk);
+                dst[chunk.len()..].fill(0.0);
+            }
+        }
+    }
 }
 
 /// Where computed rows go: output row `r` (0-based within the call's rows) at the positions of
