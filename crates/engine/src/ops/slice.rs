@@ -2,13 +2,14 @@
 //! negative starts and ends. The output shape is computed once over [`Dim`]s and shared by
 //! `eval` and `infer`; the element copying is done by the reference kernel.
 
-use litecnn_kernels::reference::slice::{AxisRange, slice};
+use litecnn_kernels::fast::gather::gather_offsets;
+use litecnn_kernels::reference::slice::{AxisRange, slice, slice_offsets};
 
 use super::operands::{
     Operand, fact_dims, i64_fact, i64_input, known_or_absent, map_data, normalize_axes, out_facts,
     required_i64, tensor,
 };
-use super::{Facts, OpError, required, required_facts};
+use super::{Facts, Kernels, OpError, required, required_facts};
 use crate::ir::Dim;
 use crate::op_bail;
 use crate::tensor::Tensor;
@@ -98,7 +99,10 @@ fn slice_dims(dims: &[Dim], requests: &[AxisSlice]) -> Option<Vec<Dim>> {
     Some(out)
 }
 
-pub(super) fn eval_slice(inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>, OpError> {
+pub(super) fn eval_slice(
+    kernels: Kernels,
+    inputs: &[Option<&Tensor>],
+) -> Result<Vec<Tensor>, OpError> {
     let x = required(inputs, 0, "data")?;
     let starts = required_i64(inputs, 1, "starts")?;
     let ends = required_i64(inputs, 2, "ends")?;
@@ -110,7 +114,13 @@ pub(super) fn eval_slice(inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>, OpEr
         ranges[r.axis] = clamp_range(x.shape()[r.axis], r);
     }
     let shape = ranges.iter().map(|r| r.len).collect();
-    let data = map_data!(x.data(), |v| slice(v, x.shape(), &ranges));
+    let data = match kernels {
+        Kernels::Fast => {
+            let offsets = slice_offsets(x.shape(), &ranges);
+            map_data!(x.data(), |v| gather_offsets(v, &offsets))
+        }
+        Kernels::Reference => map_data!(x.data(), |v| slice(v, x.shape(), &ranges)),
+    };
     Ok(vec![tensor(shape, data)?])
 }
 

@@ -1,9 +1,10 @@
-//! Transpose: permutes the axes, by `perm` or by reversing them, on the reference kernel.
+//! Transpose: permutes the axes, by `perm` or by reversing them.
 
-use litecnn_kernels::reference::transpose::transpose;
+use litecnn_kernels::fast::gather::gather_offsets;
+use litecnn_kernels::reference::transpose::{transpose, transpose_offsets};
 
 use super::operands::{fact_dims, map_data, out_facts, tensor};
-use super::{Facts, OpError, required, required_facts};
+use super::{Facts, Kernels, OpError, required, required_facts};
 use crate::op_bail;
 use crate::tensor::Tensor;
 
@@ -26,13 +27,20 @@ fn resolve_perm(perm: Option<&[usize]>, rank: usize) -> Result<Vec<usize>, OpErr
 }
 
 pub(super) fn eval_transpose(
+    kernels: Kernels,
     perm: Option<&[usize]>,
     inputs: &[Option<&Tensor>],
 ) -> Result<Vec<Tensor>, OpError> {
     let x = required(inputs, 0, "data")?;
     let perm = resolve_perm(perm, x.rank())?;
     let shape: Vec<usize> = perm.iter().map(|&p| x.shape()[p]).collect();
-    let data = map_data!(x.data(), |v| transpose(v, x.shape(), &perm));
+    let data = match kernels {
+        Kernels::Fast => {
+            let offsets = transpose_offsets(x.shape(), &perm);
+            map_data!(x.data(), |v| gather_offsets(v, &offsets))
+        }
+        Kernels::Reference => map_data!(x.data(), |v| transpose(v, x.shape(), &perm)),
+    };
     Ok(vec![tensor(shape, data)?])
 }
 

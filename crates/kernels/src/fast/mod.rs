@@ -9,6 +9,7 @@
 //! - [`epilogue`]: what happens to a conv's output before anyone else reads it: bias, a
 //!   residual addend and an activation ([`activation`]).
 //! - [`elementwise`]: binary arithmetic on equal shapes or per-channel broadcasts.
+//! - [`gather`]: Transpose and Slice as copies of the longest contiguous runs.
 //! - [`pool`]: MaxPool and AveragePool with the valid taps of each window computed once.
 //! - [`dispatch`]: run-time choice of the instruction set for the loops the compiler
 //!   vectorises (the GEMM does its own dispatch).
@@ -22,6 +23,7 @@ pub mod depthwise;
 mod dispatch;
 pub mod elementwise;
 pub mod epilogue;
+pub mod gather;
 pub mod im2col;
 pub mod matmul;
 mod panel_gemm;

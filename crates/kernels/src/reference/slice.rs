@@ -64,14 +64,19 @@ fn walk<T: Copy>(data: &[T], offsets: &[Vec<usize>], base: usize, out: &mut Vec<
 /// The elements of `data` (of `shape`) selected by one range per axis; the output shape is the
 /// ranges' lengths.
 pub fn slice<T: Copy>(data: &[T], shape: &[usize], ranges: &[AxisRange]) -> Vec<T> {
+    gather_offsets(data, &slice_offsets(shape, ranges))
+}
+
+/// For each axis of [`slice`]'s output, the input offset of each of its coordinates (the form
+/// [`gather_offsets`] walks).
+pub fn slice_offsets(shape: &[usize], ranges: &[AxisRange]) -> Vec<Vec<usize>> {
     assert_eq!(ranges.len(), shape.len(), "one range per axis");
     let strides = strides(shape);
-    let offsets: Vec<Vec<usize>> = ranges
+    ranges
         .iter()
         .zip(&strides)
         .map(|(r, &s)| (0..r.len).map(|i| r.coord(i) * s).collect())
-        .collect();
-    gather_offsets(data, &offsets)
+        .collect()
 }
 
 #[cfg(test)]

@@ -11,14 +11,18 @@ pub fn transposed_shape(shape: &[usize], perm: &[usize]) -> Vec<usize> {
 
 /// `data` (of `shape`) with its axes permuted: output axis `k` is input axis `perm[k]`.
 pub fn transpose<T: Copy>(data: &[T], shape: &[usize], perm: &[usize]) -> Vec<T> {
+    gather_offsets(data, &transpose_offsets(shape, perm))
+}
+
+/// For each output axis of [`transpose`], the input offset of each of its coordinates (the
+/// form [`gather_offsets`] walks).
+pub fn transpose_offsets(shape: &[usize], perm: &[usize]) -> Vec<Vec<usize>> {
     assert_eq!(perm.len(), shape.len(), "perm must name every axis");
     let strides = strides(shape);
     // Walking output axis k means stepping input axis perm[k] by its stride.
-    let offsets: Vec<Vec<usize>> = perm
-        .iter()
+    perm.iter()
         .map(|&p| (0..shape[p]).map(|i| i * strides[p]).collect())
-        .collect();
-    gather_offsets(data, &offsets)
+        .collect()
 }
 
 #[cfg(test)]
