@@ -131,7 +131,7 @@ pub fn eval_with(
         Op::ReduceMean {
             keepdims,
             noop_with_empty_axes,
-        } => reduce::eval_reduce_mean(*keepdims, *noop_with_empty_axes, inputs),
+        } => reduce::eval_reduce_mean(kernels, *keepdims, *noop_with_empty_axes, inputs),
         Op::Softmax { axis, coerce_2d } => softmax::eval_softmax(*axis, *coerce_2d, inputs),
         Op::Identity => shape_ops::eval_identity(inputs),
         Op::Shape { start, end } => shape_ops::eval_shape(*start, *end, inputs),

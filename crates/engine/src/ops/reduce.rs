@@ -1,10 +1,12 @@
-//! ReduceMean on the reference kernel, and its shape inference. Axes come as an optional
-//! int64 input (the importer turns the opset < 18 attribute into one).
+//! ReduceMean, and its shape inference. Axes come as an optional int64 input (the importer
+//! turns the opset < 18 attribute into one). A mean over the trailing axes (a global average
+//! pool written as ReduceMean, as in ShuffleNet) runs on the fast plane mean.
 
+use litecnn_kernels::fast::pool::global_average;
 use litecnn_kernels::reference::reduce::reduce_mean;
 
 use super::elementwise::{expect_f32_facts, f32_input, f32_tensor, optional};
-use super::{Facts, OpError, normalize_axis, required_facts};
+use super::{Facts, Kernels, OpError, normalize_axis, required_facts};
 use crate::ir::Dim;
 use crate::op_bail;
 use crate::tensor::{DType, Tensor};
@@ -48,6 +50,7 @@ fn axes_values(t: &Tensor) -> Result<&[i64], OpError> {
 }
 
 pub(super) fn eval_reduce_mean(
+    kernels: Kernels,
     keepdims: bool,
     noop_with_empty_axes: bool,
     inputs: &[Option<&Tensor>],
@@ -57,8 +60,37 @@ pub(super) fn eval_reduce_mean(
     let Some(axes) = resolve_axes(axes, x.rank(), noop_with_empty_axes)? else {
         return Ok(vec![x.clone()]);
     };
-    let (shape, y) = reduce_mean(xv, x.shape(), &axes, keepdims)?;
+    let (shape, y) = match (kernels, trailing_count(x.shape(), &axes)) {
+        (Kernels::Fast, Some(count)) => {
+            let (_, y) = global_average(xv, &[1, xv.len() / count, count])?;
+            (reduced_shape(x.shape(), &axes, keepdims), y)
+        }
+        _ => reduce_mean(xv, x.shape(), &axes, keepdims)?,
+    };
     Ok(vec![f32_tensor(shape, y)?])
+}
+
+/// The number of elements each mean covers when `axes` are exactly the trailing axes of
+/// `shape` (and there are some to average): each output is then the mean of one contiguous run.
+fn trailing_count(shape: &[usize], axes: &[usize]) -> Option<usize> {
+    let first = shape.len().checked_sub(axes.len())?;
+    let trailing = (first..shape.len()).all(|a| axes.contains(&a));
+    let count: usize = shape[first..].iter().product();
+    (trailing && count > 0 && shape.iter().product::<usize>() > 0).then_some(count)
+}
+
+/// `shape` with `axes` reduced: kept as 1, or dropped.
+fn reduced_shape(shape: &[usize], axes: &[usize], keepdims: bool) -> Vec<usize> {
+    let dims = shape.iter().enumerate();
+    match keepdims {
+        true => dims
+            .map(|(a, &d)| if axes.contains(&a) { 1 } else { d })
+            .collect(),
+        false => dims
+            .filter(|(a, _)| !axes.contains(a))
+            .map(|(_, &d)| d)
+            .collect(),
+    }
 }
 
 pub(super) fn infer_reduce_mean(
@@ -112,25 +144,63 @@ mod tests {
     use super::*;
     use std::sync::Arc;
 
+    /// The fast path (trailing axes) against the reference, within one rounding; other axes
+    /// take the reference path on both.
+    #[test]
+    fn fast_trailing_mean_matches_reference() {
+        let values: Vec<f32> = (0..2 * 3 * 5 * 7)
+            .map(|i| (i * 37 % 101) as f32 * 0.37 - 9.0)
+            .collect();
+        let x = Tensor::from_f32(vec![2, 3, 5, 7], values).unwrap();
+        for axes in [
+            vec![-1],
+            vec![2, 3],
+            vec![3, 2],
+            vec![1, 2, 3],
+            vec![1],
+            vec![0, 3],
+        ] {
+            for keepdims in [true, false] {
+                let axes = Tensor::vec_i64(axes.clone());
+                let run = |k| eval_reduce_mean(k, keepdims, false, &[Some(&x), Some(&axes)]);
+                let (fast, reference) = (
+                    run(Kernels::Fast).unwrap(),
+                    run(Kernels::Reference).unwrap(),
+                );
+                assert_eq!(fast[0].shape(), reference[0].shape(), "{axes:?} {keepdims}");
+                let (f, r) = (fast[0].as_f32().unwrap(), reference[0].as_f32().unwrap());
+                for (a, b) in f.iter().zip(r) {
+                    assert!(
+                        (a - b).abs() <= 1e-6 * b.abs().max(1.0),
+                        "{axes:?}: {a} vs {b}"
+                    );
+                }
+            }
+        }
+    }
+
     #[test]
     fn eval_axes_keepdims_and_noop() {
         let x = Tensor::from_f32(vec![2, 2], vec![1.0, 2.0, 3.0, 4.0]).unwrap();
         let axes = Tensor::vec_i64(vec![-1]);
-        let y = eval_reduce_mean(true, false, &[Some(&x), Some(&axes)]).unwrap();
+        let y =
+            eval_reduce_mean(Kernels::Reference, true, false, &[Some(&x), Some(&axes)]).unwrap();
         assert_eq!(
             (y[0].shape(), y[0].as_f32().unwrap()),
             (&[2usize, 1][..], &[1.5f32, 3.5][..])
         );
-        let all = eval_reduce_mean(false, false, &[Some(&x)]).unwrap();
+        let all = eval_reduce_mean(Kernels::Reference, false, false, &[Some(&x)]).unwrap();
         assert_eq!(
             (all[0].shape(), all[0].as_f32().unwrap()),
             (&[][..], &[2.5f32][..])
         );
         let empty = Tensor::vec_i64(vec![]);
-        let noop = eval_reduce_mean(false, true, &[Some(&x), Some(&empty)]).unwrap();
+        let noop =
+            eval_reduce_mean(Kernels::Reference, false, true, &[Some(&x), Some(&empty)]).unwrap();
         assert_eq!(noop[0], x);
         assert!(
             eval_reduce_mean(
+                Kernels::Reference,
                 true,
                 false,
                 &[Some(&x), Some(&Tensor::vec_i64(vec![0, -2]))]
@@ -138,7 +208,13 @@ mod tests {
             .is_err()
         );
         assert!(
-            eval_reduce_mean(true, false, &[Some(&x), Some(&Tensor::vec_i64(vec![2]))]).is_err()
+            eval_reduce_mean(
+                Kernels::Reference,
+                true,
+                false,
+                &[Some(&x), Some(&Tensor::vec_i64(vec![2]))]
+            )
+            .is_err()
         );
     }
 
