@@ -37,7 +37,7 @@ pub fn conv(
     epilogue: &Epilogue<'_>,
 ) -> Result<Vec<f32>, ShapeError> {
     check_buffers(g, input, weight, epilogue)?;
-    // Every path below writes every output element (prefill, GEMM or depthwise).
+    // Every path below writes every output element (the GEMM or depthwise store).
     let mut out = buffers::take(element_count(&g.output_shape())?);
     if out.is_empty() {
         return Ok(out);
