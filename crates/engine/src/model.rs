@@ -7,6 +7,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use litecnn_kernels::ThreadTeam;
+
 use crate::error::EngineError;
 use crate::ir::{Dim, Graph, Value, ValueId};
 use crate::ops::{self, Kernels};
@@ -60,8 +62,8 @@ pub struct Model {
     /// For each value, the index of the last node that reads it (`usize::MAX` for graph outputs).
     last_use: Vec<usize>,
     options: ModelOptions,
-    /// The threads a run executes on: the kernels split their work over this pool.
-    pool: rayon::ThreadPool,
+    /// The threads a run executes on: the kernels split their work over this team.
+    team: ThreadTeam,
 }
 
 impl Model {
@@ -78,7 +80,7 @@ impl Model {
         Ok(Model {
             graph,
             last_use,
-            pool: thread_pool(options.threads)?,
+            team: thread_team(options.threads)?,
             options,
         })
     }
@@ -86,7 +88,7 @@ impl Model {
     /// The same model running on `threads` threads.
     pub fn with_threads(self, threads: usize) -> Result<Model, EngineError> {
         Ok(Model {
-            pool: thread_pool(threads)?,
+            team: thread_team(threads)?,
             options: ModelOptions {
                 threads,
                 ..self.options
@@ -123,7 +125,7 @@ impl Model {
     /// Runs the model on one tensor per graph input, in declaration order.
     pub fn run(&self, inputs: Vec<Tensor>) -> Result<Vec<Tensor>, EngineError> {
         self.check_inputs(&inputs)?;
-        self.pool.install(|| self.run_nodes(inputs, None))
+        self.team.run(|| self.run_nodes(inputs, None))
     }
 
     /// [`Model::run`] that also adds each node's wall time to `node_times` (one entry per node
@@ -135,8 +137,7 @@ impl Model {
     ) -> Result<Vec<Tensor>, EngineError> {
         self.check_inputs(&inputs)?;
         node_times.resize(self.graph.nodes.len(), Duration::ZERO);
-        self.pool
-            .install(|| self.run_nodes(inputs, Some(node_times)))
+        self.team.run(|| self.run_nodes(inputs, Some(node_times)))
     }
 
     fn run_nodes(
@@ -214,14 +215,11 @@ impl Model {
     }
 }
 
-fn thread_pool(threads: usize) -> Result<rayon::ThreadPool, EngineError> {
+fn thread_team(threads: usize) -> Result<ThreadTeam, EngineError> {
     if threads == 0 {
         return Err(EngineError::Options("threads must be at least 1".into()));
     }
-    rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .thread_name(|i| format!("litecnn-run-{i}"))
-        .build()
+    ThreadTeam::new(threads)
         .map_err(|e| EngineError::Options(format!("cannot start {threads} threads: {e}")))
 }
 

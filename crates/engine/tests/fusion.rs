@@ -162,7 +162,7 @@ fn run(
     kernels: Kernels,
     input: &Tensor,
 ) -> (Vec<Tensor>, BTreeMap<&'static str, usize>) {
-    // Two threads: the run happens inside the model's pool, as in production.
+    // Two threads: the run happens on the model's thread team, as in production.
     let options = ModelOptions {
         kernels,
         threads: 2,

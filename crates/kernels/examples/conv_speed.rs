@@ -3,6 +3,7 @@
 //!
 //!     cargo run --release -p litecnn-kernels --example conv_speed [THREADS] [CASE_INDEX]
 
+use litecnn_kernels::ThreadTeam;
 use litecnn_kernels::fast::{self, Activation, Epilogue};
 use litecnn_kernels::reference::conv::ConvGeometry;
 use litecnn_kernels::reference::window::{AutoPad, WindowParams};
@@ -31,10 +32,7 @@ fn main() {
     let mut args = std::env::args().skip(1);
     let threads: usize = args.next().map_or(1, |a| a.parse().unwrap());
     let only: Option<usize> = args.next().map(|a| a.parse().unwrap());
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .unwrap();
+    let team = ThreadTeam::new(threads).unwrap();
     let mut total = 0.0;
     for (i, &(m, c, hw, k, s)) in CASES.iter().enumerate() {
         if only.is_some_and(|o| o != i) {
@@ -57,7 +55,7 @@ fn main() {
             residual: None,
             activation: Activation::Clip { min: 0.0, max: 6.0 },
         };
-        pool.install(|| {
+        team.run(|| {
             let mut best = f64::MAX;
             let runs = (2e8 / (m * c * k * k * hw * hw) as f64).clamp(20.0, 400.0) as usize;
             for _ in 0..runs {

@@ -3,6 +3,7 @@
 //! elementwise operators, on random shapes: odd channel counts, row tails, padding (explicit
 //! and automatic), strides, dilations, groups and batches.
 
+use litecnn_kernels::ThreadTeam;
 use litecnn_kernels::fast::{self, Activation, Epilogue};
 use litecnn_kernels::reference::conv::{ConvGeometry, conv};
 use litecnn_kernels::reference::elementwise::{BinaryKind, UnaryKind, binary_f32, clip, unary_f32};
@@ -309,16 +310,11 @@ fn wrong_buffers_are_errors() {
     );
 }
 
-/// Large enough that depthwise, GEMM and activation split over the pool's threads: the
+/// Large enough that depthwise, GEMM and activation split over the team's threads: the
 /// result must not depend on the split (1 thread, or 3).
 #[test]
 fn ops_split_over_threads_match_reference() {
-    let pools = [1, 3].map(|threads| {
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .unwrap()
-    });
+    let teams = [1, 3].map(|threads| ThreadTeam::new(threads).unwrap());
     let window = |k: usize, s: usize| WindowParams {
         kernel: vec![k, k],
         strides: vec![s, s],
@@ -356,14 +352,14 @@ fn ops_split_over_threads_match_reference() {
             activation: Activation::Silu,
         };
         let want = reference(&g, &x, &w, &e);
-        for pool in &pools {
-            let got = pool.install(|| fast::conv::conv(&g, &x, &w, &e).unwrap());
+        for team in &teams {
+            let got = team.run(|| fast::conv::conv(&g, &x, &w, &e).unwrap());
             let worst = got
                 .iter()
                 .zip(&want)
                 .map(|(a, b)| (a - b).abs() / (1.0 + b.abs()))
                 .fold(0.0, f32::max);
-            let threads = pool.current_num_threads();
+            let threads = team.threads();
             assert!(
                 worst <= 1e-4,
                 "{input:?} {weight:?} on {threads} threads: off by {worst}"

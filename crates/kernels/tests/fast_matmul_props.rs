@@ -1,15 +1,20 @@
 //! Property tests of the GEMM wrapper against the reference Gemm: random sizes (tails of every
 //! micro-kernel width), transposed operands read through strides, and accumulation.
 
+use litecnn_kernels::ThreadTeam;
 use litecnn_kernels::fast::matmul::{MatRef, matmul, matmul_on};
 use litecnn_kernels::reference::gemm::{GemmParams, gemm};
 use proptest::prelude::*;
+use std::sync::LazyLock;
 
 fn values(len: usize, seed: u64) -> Vec<f32> {
     (0..len as u64)
         .map(|i| ((i.wrapping_mul(2_654_435_761).wrapping_add(seed) % 1000) as f32) / 500.0 - 1.0)
         .collect()
 }
+
+/// Shared by the cases, as a model shares one team across its runs.
+static TEAM: LazyLock<ThreadTeam> = LazyLock::new(|| ThreadTeam::new(3).unwrap());
 
 proptest! {
     #[test]
@@ -28,6 +33,12 @@ proptest! {
         matmul(&mut got, a_view, b_view, accumulate).unwrap();
         for (g, w) in got.iter().zip(&want) {
             prop_assert!((g - w).abs() <= 1e-4 * (1.0 + w.abs()), "{} vs {}", g, w);
+        }
+        // Rows split over three threads.
+        let mut got = if accumulate { c.clone() } else { vec![f32::NAN; m * n] };
+        TEAM.run(|| matmul_on(&mut got, a_view, b_view, accumulate, 3)).unwrap();
+        for (g, w) in got.iter().zip(&want) {
+            prop_assert!((g - w).abs() <= 1e-4 * (1.0 + w.abs()), "{} vs {} on 3 threads", g, w);
         }
     }
 }
@@ -50,7 +61,7 @@ proptest! {
         // On one thread, and with the columns split over three.
         for threads in [1, 3] {
             let mut got = if accumulate { c.clone() } else { vec![f32::NAN; n] };
-            matmul_on(&mut got, a_view, b_view, accumulate, threads).unwrap();
+            TEAM.run(|| matmul_on(&mut got, a_view, b_view, accumulate, threads)).unwrap();
             for (g, w) in got.iter().zip(&want) {
                 prop_assert!((g - w).abs() <= 1e-4 * (1.0 + w.abs()), "{} vs {} on {} threads", g, w, threads);
             }

@@ -4,6 +4,7 @@
 //! split over threads. GlobalAveragePool within one rounding of the reference (its `f64`
 //! sum is reassociated over vector lanes).
 
+use litecnn_kernels::ThreadTeam;
 use litecnn_kernels::fast;
 use litecnn_kernels::reference::pool::{GlobalPoolKind, PoolGeometry, PoolKind, global_pool, pool};
 use litecnn_kernels::reference::window::{AutoPad, WindowParams};
@@ -141,17 +142,14 @@ fn split_over_threads_equals_reference() {
     let shape = [1, 64, 57, 57];
     let g = PoolGeometry::new(&shape, &square_window(3, 2, true)).unwrap();
     let x = values(shape.iter().product(), 7, true);
-    let pool4 = rayon::ThreadPoolBuilder::new()
-        .num_threads(4)
-        .build()
-        .unwrap();
+    let team4 = ThreadTeam::new(4).unwrap();
     for kind in [
         PoolKind::Max,
         PoolKind::Average {
             count_include_pad: false,
         },
     ] {
-        let got = pool4.install(|| fast::pool::pool(&g, kind, &x).unwrap());
+        let got = team4.run(|| fast::pool::pool(&g, kind, &x).unwrap());
         assert!(same(&got, &pool(&g, kind, &x).unwrap()), "{kind:?}");
     }
 }

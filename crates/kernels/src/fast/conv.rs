@@ -12,8 +12,6 @@
 
 use std::ops::Range;
 
-use rayon::prelude::*;
-
 use super::buffers;
 use super::column_tiles::ColumnTiles;
 use super::depthwise;
@@ -28,6 +26,7 @@ use super::scratch;
 use crate::reference::broadcast::element_count;
 use crate::reference::conv::ConvGeometry;
 use crate::reference::window::{AxisGeometry, ShapeError, axes3, shape_bail};
+use crate::team;
 
 /// Runs the convolution described by `g` with the fused `epilogue`.
 pub fn conv(
@@ -181,13 +180,11 @@ fn grouped_gemm(
     let group_len = shape.cout_g * shape.out_plane;
     if threads == 1 && threads_for(group_work * g.group) > 1 {
         // Many small groups (RegNet's 8-channel groups): the threads share the groups.
-        y.par_chunks_exact_mut(group_len)
-            .enumerate()
-            .for_each(|(group, y_group)| {
-                for cols in bounds.windows(2).map(|b| b[0]..b[1]) {
-                    job(group).tile_on_threads(y_group, cols, 1);
-                }
-            });
+        team::for_each_chunk_mut(y, group_len, |group, y_group| {
+            for cols in bounds.windows(2).map(|b| b[0]..b[1]) {
+                job(group).tile_on_threads(y_group, cols, 1);
+            }
+        });
         return Ok(());
     }
     let tiles = bounds.len() - 1;
@@ -195,7 +192,7 @@ fn grouped_gemm(
         let job = job(group);
         if threads > 1 && tiles >= 2 * threads {
             let tiles = ColumnTiles::new(y_group, shape.cout_g, bounds.clone());
-            (0..tiles.len()).into_par_iter().for_each(|t| {
+            team::for_each_part(tiles.len(), |t| {
                 // SAFETY: each tile index is run exactly once.
                 let mut sink = unsafe { tiles.tile_rows(t) };
                 let cols = tiles.columns(t);
@@ -234,15 +231,12 @@ impl GroupJob<'_> {
                 let mut sink = DenseRows::new(y_group, out_plane, cols.clone());
                 return self.rows(&mut sink, b, 0..cout_g, cols.start);
             }
-            y_group
-                .par_chunks_mut(per_thread * out_plane)
-                .enumerate()
-                .for_each(|(i, rows)| {
-                    let first = i * per_thread;
-                    let channels = first..(first + per_thread).min(cout_g);
-                    let mut sink = DenseRows::new(rows, out_plane, cols.clone());
-                    self.rows(&mut sink, b, channels, cols.start);
-                });
+            team::for_each_chunk_mut(y_group, per_thread * out_plane, |i, rows| {
+                let first = i * per_thread;
+                let channels = first..(first + per_thread).min(cout_g);
+                let mut sink = DenseRows::new(rows, out_plane, cols.clone());
+                self.rows(&mut sink, b, channels, cols.start);
+            });
         });
     }
 

@@ -1,11 +1,10 @@
 //! Matrix product on the `gemm` crate, behind a safe slice API: every matrix is a slice with
 //! row and column strides, checked once against the slice's length before the raw-pointer call.
 
-use rayon::prelude::*;
-
 use super::dispatch::multiversion;
 use super::parallel::threads_for;
 use crate::reference::window::{ShapeError, shape_bail};
+use crate::team;
 
 /// A read-only strided matrix: element `(i, j)` is `data[i * row_stride + j * col_stride]`.
 #[derive(Clone, Copy, Debug)]
@@ -109,18 +108,41 @@ pub fn matmul_on(
         if threads <= 1 {
             columns(0, out);
         } else {
-            out.par_chunks_mut(per_thread)
-                .enumerate()
-                .for_each(|(i, out)| columns(i * per_thread, out));
+            team::for_each_chunk_mut(out, per_thread, |i, out| columns(i * per_thread, out));
         }
         return Ok(());
     }
+    if threads <= 1 || m < 2 {
+        gemm_on_this_thread(out, a, b, accumulate);
+        return Ok(());
+    }
+    // Each thread computes a block of whole output rows, from the same rows of `a`.
+    let rows_per_thread = m.div_ceil(threads);
+    team::for_each_chunk_mut(out, rows_per_thread * n, |i, out| {
+        let first = i * rows_per_thread;
+        let a = MatRef {
+            data: &a.data[first * a.row_stride..],
+            rows: out.len() / n,
+            ..a
+        };
+        gemm_on_this_thread(out, a, b, accumulate);
+    });
+    Ok(())
+}
+
+/// `out (+)= a · b` on the `gemm` crate, single-threaded; the shapes are checked by the caller
+/// and the bounds again here, as they are what makes the raw-pointer call sound.
+fn gemm_on_this_thread(out: &mut [f32], a: MatRef<'_>, b: MatRef<'_>, accumulate: bool) {
+    let (m, n, k) = (a.rows, b.cols, a.cols);
+    assert!(
+        b.rows == k
+            && fits(a.data.len(), a.rows, a.cols, a.row_stride, a.col_stride)
+            && fits(b.data.len(), b.rows, b.cols, b.row_stride, b.col_stride)
+            && m.checked_mul(n) == Some(out.len()),
+        "gemm operands out of bounds"
+    );
     // Strides beyond isize cannot index a slice that exists, so `fits` rules them out.
     let s = |v: usize| v as isize;
-    let parallelism = match threads {
-        0 | 1 => gemm::Parallelism::None,
-        threads => gemm::Parallelism::Rayon(threads),
-    };
     // SAFETY: `fits` proved that every element the strides reach lies inside its slice, the
     // destination is exclusively borrowed and does not alias the (shared) operands, and the
     // element type is f32, which `gemm` supports.
@@ -144,10 +166,9 @@ pub fn matmul_on(
             false,
             false,
             false,
-            parallelism,
+            gemm::Parallelism::None,
         );
     }
-    Ok(())
 }
 
 /// Lanes of the vector loops below.

@@ -13,7 +13,7 @@
 //! - [`pool`]: MaxPool and AveragePool with the valid taps of each window computed once.
 //! - [`dispatch`]: run-time choice of the instruction set for the loops the compiler
 //!   vectorises (the GEMM does its own dispatch).
-//! - [`parallel`]: static splits of one op over the threads of the current rayon pool.
+//! - [`parallel`]: splits of one op over the threads of the current run's team.
 
 pub mod activation;
 pub mod buffers;

@@ -1,18 +1,17 @@
-//! How the fast kernels split one op over threads: statically, over the threads of the rayon
-//! pool they run in (the engine runs a model inside its own pool of `--threads` threads), and
-//! only when the op is big enough to pay for waking another thread.
+//! How the fast kernels split one op over threads: over the threads of the current run's
+//! [`crate::team`], and only when the op is big enough to pay for waking another thread.
 
-use rayon::prelude::*;
+use crate::team;
 
 /// Below this much work per thread (multiply-adds, or elements touched), splitting costs more
-/// than it saves: waking a parked thread takes microseconds.
+/// than it saves: handing a part to another thread takes microseconds.
 const MIN_WORK_PER_THREAD: usize = 1 << 18;
 
-/// The number of threads to split `work` over: 1 for small ops, else the pool's threads.
+/// The number of threads to split `work` over: 1 for small ops, else the run's threads.
 pub(crate) fn threads_for(work: usize) -> usize {
-    let pool = rayon::current_num_threads();
-    if pool > 1 && work >= 2 * MIN_WORK_PER_THREAD {
-        pool.min(work / MIN_WORK_PER_THREAD)
+    let team = team::threads();
+    if team > 1 && work >= 2 * MIN_WORK_PER_THREAD {
+        team.min(work / MIN_WORK_PER_THREAD)
     } else {
         1
     }
@@ -36,9 +35,10 @@ pub(crate) fn for_item_ranges<F>(
         return;
     }
     let per_thread = items.div_ceil(threads);
-    inputs
-        .par_chunks(per_thread * in_len)
-        .zip(outputs.par_chunks_mut(per_thread * out_len))
-        .enumerate()
-        .for_each(|(t, (x, y))| f(t * per_thread, x, y));
+    team::for_each_chunk_mut(outputs, per_thread * out_len, |t, y| {
+        let first = t * per_thread;
+        let x = &inputs[(first * in_len).min(inputs.len())..];
+        let x = &x[..x.len().min(per_thread * in_len)];
+        f(first, x, y);
+    });
 }
