@@ -16,7 +16,7 @@ use super::buffers;
 use super::column_tiles::ColumnTiles;
 use super::depthwise;
 use super::epilogue::Epilogue;
-use super::im2col::im2col_row;
+use super::im2col::{Line, TapSpan, im2col_row, tap_spans};
 use super::panel_gemm::{
     Columns, DenseRows, MR, NR, OutputPlace, PanelWriter, Panels, RowSink, gemm_rows,
     with_packed_rows, with_panels,
@@ -169,9 +169,15 @@ fn grouped_gemm(
     let bounds = shape.tile_bounds();
     let group_work = shape.cout_g * shape.out_plane * shape.depth;
     let threads = threads_for(group_work);
+    let spans = if shape.direct {
+        Vec::new()
+    } else {
+        tap_spans(axes)
+    };
     let job = |group: usize| GroupJob {
         shape: &shape,
         axes,
+        spans: &spans,
         x_group: shape.x_group(x, group),
         w_group: shape.w_group(weight, group),
         first_channel: group * shape.cout_g,
@@ -213,6 +219,8 @@ fn grouped_gemm(
 struct GroupJob<'a> {
     shape: &'a GroupGemm,
     axes: &'a [AxisGeometry; 3],
+    /// Where each kernel tap reads (for im2col; empty for a direct 1×1).
+    spans: &'a [TapSpan],
     x_group: &'a [f32],
     /// `cout_g × depth`, row-major.
     w_group: &'a [f32],
@@ -256,11 +264,15 @@ impl GroupJob<'_> {
         // im2col a row at a time into an L1-sized buffer, straight on into the panels: the
         // whole im2col matrix would be a second copy of the panels in L2.
         scratch::with_scratch(cols.len(), |row| {
-            let lines = cols.start / shape.line..cols.end / shape.line;
+            let first = Line::new(cols.start / shape.line, self.axes);
             let fill = |panels: &mut PanelWriter<'_>| {
-                for k in 0..shape.depth {
+                let planes =
+                    (0..shape.cin_g).map(|c| &self.x_group[c * shape.in_plane..][..shape.in_plane]);
+                let rows =
+                    planes.flat_map(|plane| self.spans.iter().map(move |span| (plane, span)));
+                for (k, (plane, span)) in rows.enumerate() {
                     // im2col writes every element, padding taps included.
-                    im2col_row(row, self.x_group, self.axes, lines.clone(), k);
+                    im2col_row(row, plane, self.axes, span, first);
                     panels.put_row(k, row);
                 }
             };

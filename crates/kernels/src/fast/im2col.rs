@@ -8,66 +8,81 @@ use super::dispatch::multiversion;
 use super::short_copy::{copy_short, zero_short};
 use crate::reference::window::AxisGeometry;
 
-/// For one axis and one kernel tap: the outputs that read real input, and the input index the
-/// first of them reads.
-fn tap_span(axis: &AxisGeometry, k: usize) -> (Range<usize>, usize) {
-    let outputs = axis.valid_outputs(k);
-    let first = axis.input_index(outputs.start, k).unwrap_or(0);
-    (outputs, first)
+/// Where one kernel tap `(kz, ky, kx)` reads, per axis: the outputs that read real input, and
+/// the input index the first of them reads.
+#[derive(Clone, Debug)]
+pub struct TapSpan([(Range<usize>, usize); 3]);
+
+/// Every tap's [`TapSpan`], in tap order `(kz, ky, kx)`. Worked out once per convolution:
+/// im2col fills thousands of rows per convolution, and each span costs integer divisions
+/// (they were most of im2col's time on ResNet's 3×3 layers).
+pub fn tap_spans(axes: &[AxisGeometry; 3]) -> Vec<TapSpan> {
+    let [d, h, w] = axes;
+    let span = |axis: &AxisGeometry, k: usize| {
+        let outputs = axis.valid_outputs(k);
+        let first = axis.input_index(outputs.start, k).unwrap_or(0);
+        (outputs, first)
+    };
+    let mut spans = Vec::with_capacity(d.kernel * h.kernel * w.kernel);
+    for kz in 0..d.kernel {
+        for ky in 0..h.kernel {
+            for kx in 0..w.kernel {
+                spans.push(TapSpan([span(d, kz), span(h, ky), span(w, kx)]));
+            }
+        }
+    }
+    spans
 }
 
-/// Row `k` of the im2col matrix of output lines `lines` (a line is one row of the last axis;
-/// line `l` covers positions `l * w.output..(l + 1) * w.output`) into `row`
-/// (`lines.len() * w.output` elements). Row `k` is tap `(channel, kz, ky, kx)`, in that order;
-/// the caller consumes the matrix a row at a time, while the row is in L1.
+/// An output line (one row of the last axis) by its `(z, y)` coordinates.
+#[derive(Clone, Copy, Debug)]
+pub struct Line {
+    z: usize,
+    y: usize,
+}
+
+impl Line {
+    /// Line number `index` (line `l` covers positions `l * w.output..(l + 1) * w.output`).
+    pub fn new(index: usize, axes: &[AxisGeometry; 3]) -> Line {
+        let lines_per_z = axes[1].output.max(1);
+        Line {
+            z: index / lines_per_z,
+            y: index % lines_per_z,
+        }
+    }
+}
+
+/// One row of the im2col matrix: what tap `span` reads from one input channel's `plane` for
+/// the output positions of `row.len() / w.output` whole lines from `first` on (zero where it
+/// reads padding). The caller consumes the matrix a row at a time, while the row is in L1.
 pub fn im2col_row(
     row: &mut [f32],
-    input: &[f32],
+    plane: &[f32],
     axes: &[AxisGeometry; 3],
-    lines: Range<usize>,
-    k: usize,
+    span: &TapSpan,
+    first: Line,
 ) {
-    let [d, h, w] = axes;
-    let in_plane = d.input * h.input * w.input;
-    let taps = d.kernel * h.kernel * w.kernel;
-    let (channel, tap) = (k / taps, k % taps);
-    let (kz, ky, kx) = (
-        tap / (h.kernel * w.kernel),
-        tap / w.kernel % h.kernel,
-        tap % w.kernel,
-    );
-    let plane = &input[channel * in_plane..][..in_plane];
-    let row = &mut row[..lines.len() * w.output];
-    fill_row_dispatched(row, plane, [kz, ky, kx], axes, lines.start);
+    fill_row_dispatched(row, plane, span, axes, first);
 }
 
 multiversion!(fn fill_row_dispatched(
     row: &mut [f32],
     plane: &[f32],
-    taps: [usize; 3],
+    span: &TapSpan,
     axes: &[AxisGeometry; 3],
-    first_line: usize,
+    first: Line,
 ) => fill_row);
 
-/// One im2col row: tap `(kz, ky, kx)` of the output positions from line `first_line` on,
-/// zero where it reads padding.
 #[inline(always)]
-fn fill_row(
-    row: &mut [f32],
-    plane: &[f32],
-    taps: [usize; 3],
-    axes: &[AxisGeometry; 3],
-    first_line: usize,
-) {
+fn fill_row(row: &mut [f32], plane: &[f32], span: &TapSpan, axes: &[AxisGeometry; 3], first: Line) {
     let [d, h, w] = axes;
-    let (zs, iz0) = tap_span(d, taps[0]);
-    let (ys, iy0) = tap_span(h, taps[1]);
-    let (xs, ix0) = tap_span(w, taps[2]);
+    let [(zs, iz0), (ys, iy0), (xs, ix0)] = &span.0;
+    let (iz0, iy0, ix0) = (*iz0, *iy0, *ix0);
     if w.output == 0 {
         return;
     }
     // Each line's (z, y), stepped rather than divided out per line.
-    let mut line_zy = (first_line / h.output, first_line % h.output);
+    let mut line_zy = (first.z, first.y);
     for out in row.chunks_exact_mut(w.output) {
         let (oz, oy) = line_zy;
         line_zy = if oy + 1 == h.output {
