@@ -236,9 +236,9 @@ struct Job<'a> {
 
 struct Shared {
     threads: usize,
-    /// The current job's number (high 32 bits) and its next unclaimed part (low 32 bits), in
-    /// one word so that a claim made for a finished job fails rather than takes a part of the
-    /// next one.
+    /// The current job's number (high 32 bits) and its next unclaimed part (low 32 bits, or
+    /// [`CLOSED`] while the job is being posted), in one word so that a claim made for a
+    /// finished job fails rather than takes a part of the next one.
     state: AtomicU64,
     /// The current job's part count.
     parts: AtomicUsize,
@@ -258,22 +258,34 @@ fn job_number(state: u64) -> u32 {
     (state >> 32) as u32
 }
 
+/// The low word of a job's state while the job is being posted: no part can be claimed.
+const CLOSED: u64 = u32::MAX as u64;
+
+fn is_open(state: u64) -> bool {
+    state & CLOSED != CLOSED
+}
+
 impl Shared {
     /// Runs every part of `run` on this thread and whichever helpers join, then re-raises the
     /// first panic of a part. Only the thread holding `ThreadTeam::busy` calls this.
     fn post(&self, parts: usize, run: &(dyn Fn(usize) + Sync)) {
-        let parts_u32 = u32::try_from(parts).expect("a job of more than 2^32 parts");
+        assert!(parts < CLOSED as usize, "a job of 2^32 parts or more");
         let job = Job { run };
         // Never 0, the number a helper has seen before its first job.
         let number = job_number(self.state.load(Relaxed))
             .checked_add(1)
             .unwrap_or(1);
+        let number_bits = u64::from(number) << 32;
+        // Closed first: a claim still aimed at the last job (whose parts are all taken) would
+        // otherwise succeed against the next job's part count, before that job's state is
+        // written, and run a part of it twice.
+        self.state.store(number_bits | CLOSED, SeqCst);
         self.job
-            .store(ptr::from_ref(&job).cast_mut().cast(), Relaxed);
-        self.parts.store(parts_u32 as usize, Relaxed);
-        self.done.store(0, Relaxed);
-        // Publishes the stores above to every thread that reads this state.
-        self.state.store(u64::from(number) << 32, SeqCst);
+            .store(ptr::from_ref(&job).cast_mut().cast(), Release);
+        self.parts.store(parts, Release);
+        self.done.store(0, Release);
+        // Open: publishes the stores above to every thread that reads this state.
+        self.state.store(number_bits, SeqCst);
         for sleeper in &self.sleepers {
             sleeper.wake(false);
         }
@@ -355,9 +367,9 @@ impl Shared {
             if self.shutdown.load(Acquire) {
                 return None;
             }
-            let number = job_number(self.state.load(Acquire));
-            if number != seen {
-                return Some(number);
+            let state = self.state.load(Acquire);
+            if job_number(state) != seen && is_open(state) {
+                return Some(job_number(state));
             }
             if self.active.load(Relaxed) && spin_start.elapsed() < SPIN_FOR {
                 std::hint::spin_loop();
@@ -366,7 +378,9 @@ impl Shared {
             // Announce the nap, then look once more: a poster either sees `asleep` and
             // unparks, or has published its job before this second look.
             sleeper.asleep.store(true, SeqCst);
-            if job_number(self.state.load(SeqCst)) == seen && !self.shutdown.load(SeqCst) {
+            let state = self.state.load(SeqCst);
+            let posted = job_number(state) != seen && is_open(state);
+            if !posted && !self.shutdown.load(SeqCst) {
                 thread::park();
             }
             sleeper.asleep.store(false, SeqCst);

@@ -29,7 +29,7 @@ fn every_part_of_every_job_runs_once() {
         assert_eq!(threads(), 3);
         // Many short jobs back to back: a helper late for one job must not take a part of
         // the next.
-        for job in 0..20_000usize {
+        for job in 0..60_000usize {
             let parts = job % 37;
             let runs: Vec<AtomicUsize> = (0..parts).map(|_| AtomicUsize::new(0)).collect();
             for_each_part(parts, |p| {
