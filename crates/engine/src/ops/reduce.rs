@@ -3,7 +3,7 @@
 //! pool written as ReduceMean, as in ShuffleNet) runs on the fast plane mean.
 
 use litecnn_kernels::fast::pool::global_average;
-use litecnn_kernels::reference::reduce::reduce_mean;
+use litecnn_kernels::reference::reduce::{reduce_mean, reduced_shape};
 
 use super::elementwise::{expect_f32_facts, f32_input, f32_tensor, optional};
 use super::{Facts, Kernels, OpError, normalize_axis, required_facts};
@@ -77,20 +77,6 @@ fn trailing_count(shape: &[usize], axes: &[usize]) -> Option<usize> {
     let trailing = (first..shape.len()).all(|a| axes.contains(&a));
     let count: usize = shape[first..].iter().product();
     (trailing && count > 0 && shape.iter().product::<usize>() > 0).then_some(count)
-}
-
-/// `shape` with `axes` reduced: kept as 1, or dropped.
-fn reduced_shape(shape: &[usize], axes: &[usize], keepdims: bool) -> Vec<usize> {
-    let dims = shape.iter().enumerate();
-    match keepdims {
-        true => dims
-            .map(|(a, &d)| if axes.contains(&a) { 1 } else { d })
-            .collect(),
-        false => dims
-            .filter(|(a, _)| !axes.contains(a))
-            .map(|(_, &d)| d)
-            .collect(),
-    }
 }
 
 pub(super) fn infer_reduce_mean(

@@ -52,29 +52,20 @@ impl Line {
     }
 }
 
-/// One row of the im2col matrix: what tap `span` reads from one input channel's `plane` for
-/// the output positions of `row.len() / w.output` whole lines from `first` on (zero where it
-/// reads padding). The caller consumes the matrix a row at a time, while the row is in L1.
-pub fn im2col_row(
+// `im2col_row`, compiled per instruction set; see its body `fill_row`.
+multiversion!(pub fn im2col_row(
     row: &mut [f32],
     plane: &[f32],
     axes: &[AxisGeometry; 3],
     span: &TapSpan,
-    first: Line,
-) {
-    fill_row_dispatched(row, plane, span, axes, first);
-}
-
-multiversion!(fn fill_row_dispatched(
-    row: &mut [f32],
-    plane: &[f32],
-    span: &TapSpan,
-    axes: &[AxisGeometry; 3],
     first: Line,
 ) => fill_row);
 
+/// One row of the im2col matrix: what tap `span` reads from one input channel's `plane` for
+/// the output positions of `row.len() / w.output` whole lines from `first` on (zero where it
+/// reads padding). The caller consumes the matrix a row at a time, while the row is in L1.
 #[inline(always)]
-fn fill_row(row: &mut [f32], plane: &[f32], span: &TapSpan, axes: &[AxisGeometry; 3], first: Line) {
+fn fill_row(row: &mut [f32], plane: &[f32], axes: &[AxisGeometry; 3], span: &TapSpan, first: Line) {
     let [d, h, w] = axes;
     let [(zs, iz0), (ys, iy0), (xs, ix0)] = &span.0;
     let (iz0, iy0, ix0) = (*iz0, *iy0, *ix0);

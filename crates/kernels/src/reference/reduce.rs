@@ -29,11 +29,7 @@ pub fn reduce_mean(
         }
         reduced[axis] = true;
     }
-    let kept: Vec<usize> = shape
-        .iter()
-        .zip(&reduced)
-        .map(|(&d, &r)| if r { 1 } else { d })
-        .collect();
+    let kept = reduced_shape(shape, axes, true);
     let count: usize = shape
         .iter()
         .zip(&reduced)
@@ -52,17 +48,20 @@ pub fn reduce_mean(
         }
     }
     let out = sums.iter().map(|&s| (s / count as f64) as f32).collect();
-    let out_shape = if keepdims {
-        kept
-    } else {
-        shape
-            .iter()
-            .zip(&reduced)
-            .filter(|(_, r)| !**r)
-            .map(|(&d, _)| d)
+    Ok((reduced_shape(shape, axes, keepdims), out))
+}
+
+/// `shape` with `axes` reduced: kept with size 1 when `keepdims`, else removed.
+pub fn reduced_shape(shape: &[usize], axes: &[usize], keepdims: bool) -> Vec<usize> {
+    let dims = shape.iter().enumerate();
+    if keepdims {
+        dims.map(|(a, &d)| if axes.contains(&a) { 1 } else { d })
             .collect()
-    };
-    Ok((out_shape, out))
+    } else {
+        dims.filter(|(a, _)| !axes.contains(a))
+            .map(|(_, &d)| d)
+            .collect()
+    }
 }
 
 #[cfg(test)]
