@@ -14,6 +14,7 @@
 //! - [`dispatch`]: run-time choice of the instruction set for the loops the compiler
 //!   vectorises (the GEMM does its own dispatch).
 //! - [`parallel`]: splits of one op over the threads of the current run's team.
+//! - `prefetch`: write hints for output lines a kernel is about to compute.
 
 pub mod activation;
 pub mod buffers;
@@ -29,6 +30,7 @@ pub mod matmul;
 mod panel_gemm;
 mod parallel;
 pub mod pool;
+mod prefetch;
 mod scratch;
 mod short_copy;
 

@@ -14,6 +14,7 @@ use std::ops::Range;
 use super::activation::{Activation, apply_body};
 use super::dispatch::multiversion;
 use super::epilogue::Epilogue;
+use super::prefetch;
 use super::scratch;
 
 /// Output channels computed together: each weight broadcast feeds `NR / 8` FMAs.
@@ -174,6 +175,11 @@ pub(crate) fn gemm_rows(
             let narrow = !width.is_multiple_of(NR) && width % NR <= NR / 2;
             let wide_len = panels.len() - if narrow { depth * NR } else { 0 };
             let (wide, last) = panels.split_at(wide_len);
+            // The output lines are requested now, so that their misses overlap with the
+            // strip's arithmetic instead of stalling the stores below.
+            for r in 0..block_rows {
+                prefetch::for_write(&sink.row(r0 + r)[c0..][..width]);
+            }
             strip_dispatched(&mut strip, a, depth, wide, false);
             if narrow {
                 let at = wide_len / depth;
