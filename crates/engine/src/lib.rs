@@ -3,6 +3,7 @@
 //! Pipeline: an importer builds an [`ir::Graph`] → [`passes`] simplify it (constant and shape
 //! folding, dead-node removal) → [`Model`] runs it on the kernels of `litecnn-kernels`.
 
+mod buffer_plan;
 mod error;
 pub mod ir;
 mod model;

@@ -9,6 +9,9 @@ use std::time::{Duration, Instant};
 
 use litecnn_kernels::ThreadTeam;
 
+use litecnn_kernels::fast::buffers::{self, Slot};
+
+use crate::buffer_plan::BufferPlan;
 use crate::error::EngineError;
 use crate::ir::{Dim, Graph, Value, ValueId};
 use crate::ops::{self, Kernels};
@@ -64,6 +67,8 @@ pub struct Model {
     options: ModelOptions,
     /// The threads a run executes on: the kernels split their work over this team.
     team: ThreadTeam,
+    /// Which intermediates share a buffer (fast kernels only: they recycle outputs).
+    buffer_plan: Option<BufferPlan>,
 }
 
 impl Model {
@@ -77,11 +82,14 @@ impl Model {
         check_topological(&graph)?;
         passes::optimize(&mut graph, options.kernels)?;
         let last_use = last_uses(&graph);
+        let buffer_plan =
+            (options.kernels == Kernels::Fast).then(|| BufferPlan::new(&graph, &last_use));
         Ok(Model {
             graph,
             last_use,
             team: thread_team(options.threads)?,
             options,
+            buffer_plan,
         })
     }
 
@@ -99,6 +107,14 @@ impl Model {
 
     pub fn options(&self) -> ModelOptions {
         self.options
+    }
+
+    /// Bytes of the buffers a warm run keeps for its intermediates, as planned at load (0 on
+    /// the reference kernels, which keep none).
+    pub fn planned_activation_bytes(&self) -> usize {
+        self.buffer_plan
+            .as_ref()
+            .map_or(0, |plan| plan.total() * size_of::<f32>())
     }
 
     /// The optimised graph (for inspection).
@@ -146,6 +162,9 @@ impl Model {
         mut node_times: Option<&mut Vec<Duration>>,
     ) -> Result<Vec<Tensor>, EngineError> {
         let mut slots: Vec<Option<Arc<Tensor>>> = vec![None; self.graph.values.len()];
+        // The planned buffer each value's data came from, to hand it back to after its last
+        // reader.
+        let mut buffer_of: Vec<Option<Slot>> = vec![None; self.graph.values.len()];
         for (&id, tensor) in self.graph.inputs.iter().zip(inputs) {
             slots[id.index()] = Some(Arc::new(tensor));
         }
@@ -159,8 +178,17 @@ impl Model {
                 .map(|i| i.and_then(|id| slots[id.index()].as_deref()))
                 .collect();
             let start = node_times.is_some().then(Instant::now);
-            let outputs = ops::eval_with(self.options.kernels, &node.op, &args, node.outputs.len())
-                .map_err(|e| EngineError::node(node, e))?;
+            let slot = match (&self.buffer_plan, &node.outputs[..]) {
+                (Some(plan), &[id]) => plan.slot(id),
+                _ => None,
+            };
+            let (outputs, took_slot) = buffers::with_output_slot(slot, || {
+                ops::eval_with(self.options.kernels, &node.op, &args, node.outputs.len())
+            });
+            let outputs = outputs.map_err(|e| EngineError::node(node, e))?;
+            if took_slot {
+                buffer_of[node.outputs[0].index()] = slot;
+            }
             if let (Some(times), Some(start)) = (node_times.as_deref_mut(), start) {
                 times[step] += start.elapsed();
             }
@@ -170,8 +198,9 @@ impl Model {
             for id in node.inputs.iter().flatten() {
                 if self.last_use[id.index()] == step
                     && let Some(done) = slots[id.index()].take()
+                    && let Some(slot) = buffer_of[id.index()]
                 {
-                    self.recycle(done);
+                    recycle(done, slot);
                 }
             }
         }
@@ -180,19 +209,6 @@ impl Model {
             .iter()
             .map(|&id| take_output(&mut slots, id, self.graph.value(id)))
             .collect()
-    }
-
-    /// Hands an intermediate's buffer to the fast kernels for a later output (see
-    /// `litecnn_kernels::fast::buffers`); shared tensors (constants) stay where they are.
-    fn recycle(&self, tensor: Arc<Tensor>) {
-        if self.options.kernels != Kernels::Fast {
-            return;
-        }
-        if let Ok(tensor) = Arc::try_unwrap(tensor)
-            && let TensorData::F32(data) = tensor.into_data()
-        {
-            litecnn_kernels::fast::buffers::give(data);
-        }
     }
 
     /// Rejects inputs whose count, type or shape the model cannot take, naming the input.
@@ -212,6 +228,17 @@ impl Model {
             check_input(self.graph.value(id), tensor, &mut symbols)?;
         }
         Ok(())
+    }
+}
+
+/// Hands an intermediate's buffer back to its planned slot for the next output planned there
+/// (see `litecnn_kernels::fast::buffers`). Other intermediates are freed: no planned output
+/// would take them, so keeping them would only hold memory.
+fn recycle(tensor: Arc<Tensor>, slot: Slot) {
+    if let Ok(tensor) = Arc::try_unwrap(tensor)
+        && let TensorData::F32(data) = tensor.into_data()
+    {
+        buffers::give_to_slot(data, slot);
     }
 }
 

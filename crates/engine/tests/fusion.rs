@@ -245,3 +245,41 @@ fn zero_threads_is_an_error() {
     let model = Model::with_options(graph, ModelOptions::default()).unwrap();
     assert!(model.with_threads(0).is_err());
 }
+
+#[test]
+fn warm_runs_reuse_the_planned_buffers_and_keep_nothing_more() {
+    use litecnn_kernels::fast::buffers;
+    let (graph, shape) = network();
+    let input = values(shape, 5);
+    let model = |graph: Graph| {
+        let options = ModelOptions {
+            kernels: Kernels::Fast,
+            threads: 1,
+        };
+        Model::with_options(graph, options).unwrap()
+    };
+    let (a, b) = (model(graph.clone()), model(graph));
+    let planned = a.planned_activation_bytes();
+    assert!(planned > 0);
+    // A run happens on the calling thread, which keeps the buffers.
+    buffers::clear();
+    let want = a.run(vec![input.clone()]).unwrap();
+    let kept = buffers::kept_capacity() * size_of::<f32>();
+    assert!(
+        0 < kept && kept <= planned,
+        "kept {kept} of {planned} bytes"
+    );
+    for round in 0..3 {
+        assert_eq!(a.run(vec![input.clone()]).unwrap(), want, "round {round}");
+        let now = buffers::kept_capacity() * size_of::<f32>();
+        assert_eq!(
+            now, kept,
+            "round {round}: a warm run keeps what the first kept"
+        );
+    }
+    // Another model on the same thread takes over the thread's buffers; both stay right.
+    assert_eq!(b.run(vec![input.clone()]).unwrap(), want);
+    assert!(buffers::kept_capacity() * size_of::<f32>() <= b.planned_activation_bytes());
+    assert_eq!(a.run(vec![input]).unwrap(), want);
+    buffers::clear();
+}
