@@ -208,6 +208,10 @@ fn inspect_reports_io_parameters_and_ops() {
     assert!(v["ops"]["Conv"].as_u64().unwrap() >= 3, "{v}");
     assert_eq!(v["unsupported_ops"], serde_json::json!([]));
     assert!(v["nodes_after_folding"].as_u64().unwrap() >= 5);
+    // The first convolution's output alone is several 64×64 float planes; the whole net's
+    // intermediates are far below a megabyte.
+    let activations = v["activation_bytes"].as_u64().unwrap();
+    assert!((4 * 64 * 64 * 4..1_000_000).contains(&activations), "{v}");
 }
 
 /// A one-node model `y = op(x)` with optional initializers, serialized.

@@ -29,6 +29,9 @@ struct Loaded {
     nodes_after_folding: usize,
     /// Op histogram of the graph the engine runs, after folding.
     ops_after_folding: BTreeMap<&'static str, usize>,
+    /// Bytes of the buffers a warm run keeps for its intermediates at batch 1 (per inference
+    /// thread), as planned at load.
+    activation_bytes: usize,
 }
 
 #[derive(Debug, Serialize)]
@@ -97,6 +100,7 @@ fn loaded(model: &Model) -> Loaded {
         macs: stats::macs(model.graph()),
         nodes_after_folding: model.graph().nodes.len(),
         ops_after_folding: stats::op_histogram(model.graph()),
+        activation_bytes: model.planned_activation_bytes(),
     }
 }
 
@@ -121,6 +125,10 @@ fn print_text(r: &InspectReport) {
             .map(|(op, n)| format!("{op} {n}"))
             .collect();
         println!("  {}", ops.join(", "));
+        println!(
+            "activation buffers (batch 1): {:.1} MB",
+            l.activation_bytes as f64 / 1e6
+        );
     }
     println!("ops in the file:");
     for (op, n) in &r.ops {
