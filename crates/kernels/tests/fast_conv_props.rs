@@ -186,6 +186,28 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    /// Depths beyond one slice of the GEMM (256 steps: partial sums kept between slices, the
+    /// epilogue on the last) and planes beyond one strip of positions (256), with their
+    /// partial last panels.
+    #[test]
+    fn deep_or_wide_pointwise_conv_matches_reference(
+        (cin, h, w) in prop_oneof![
+            (250..600usize, 1..9usize, 1..9usize),
+            (1..24usize, 10..40usize, 10..40usize),
+        ],
+        cout in 1..20usize, act in activation(), bias: bool, residual: bool, seed in any::<u64>()
+    ) {
+        let window = WindowParams {
+            kernel: vec![1, 1], strides: vec![], dilations: vec![], pads: vec![],
+            auto_pad: AutoPad::NotSet, ceil_mode: false,
+        };
+        check_case(([1, cin, h, w], [cout, cin, 1, 1], window, 1), act, bias, residual, seed)?;
+    }
+}
+
 /// The depthwise shapes of mobile networks (3×3 and 5×5 taps, the unrolled paths), on planes
 /// wide enough for several vector blocks per row, with strides, dilations and uneven pads.
 #[allow(clippy::type_complexity)]
