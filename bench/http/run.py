@@ -122,7 +122,8 @@ def stop(proc: subprocess.Popen) -> None:
 def peak_rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
+            # KiB in /proc; MB of 10^6 bytes, like the model weights the target adds to.
+            return int(line.split()[1]) * 1024 / 1e6
     return float("nan")
 
 
