@@ -8,7 +8,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use litecnn_kernels::ThreadTeam;
-
 use litecnn_kernels::fast::buffers::{self, Slot};
 
 use crate::buffer_plan::BufferPlan;

@@ -100,17 +100,11 @@ pub fn give(buf: Vec<f32>) {
     }
     with_free(|free| {
         free.push(Kept { buf, slot: None });
-        let unplanned = || free.iter().filter(|k| k.slot.is_none());
-        if unplanned().count() > KEPT {
-            let smallest = free
-                .iter()
-                .enumerate()
-                .filter(|(_, k)| k.slot.is_none())
-                .min_by_key(|(_, k)| k.buf.capacity())
-                .map(|(i, _)| i);
-            if let Some(i) = smallest {
-                free.swap_remove(i);
-            }
+        let unplanned = || free.iter().enumerate().filter(|(_, k)| k.slot.is_none());
+        if unplanned().count() > KEPT
+            && let Some((i, _)) = unplanned().min_by_key(|(_, k)| k.buf.capacity())
+        {
+            free.swap_remove(i);
         }
     });
 }
