@@ -121,6 +121,51 @@ pub enum PadMode {
     Edge,
 }
 
+/// Channels-last forms of ops, made by the `channels_last` pass for the fast kernels (never
+/// by an importer). Their activations are `[N, H, W, C]` (see `ops/nhwc.rs`).
+#[derive(Clone, Debug, PartialEq)]
+pub enum NhwcOp {
+    /// X `[N, C, H, W]` → `[N, H, W, C]`.
+    FromNchw,
+    /// X `[N, H, W, C]` → `[N, C, H, W]`.
+    ToNchw,
+    /// X, packed W, [B], [residual] → `activation(conv(X, W) + B + residual)`, all NHWC. W is
+    /// the ONNX weight of shape `weight_shape` packed at load by the kernels (a 1-D tensor).
+    Conv {
+        conv: ConvAttrs,
+        weight_shape: [usize; 4],
+        activation: Activation,
+    },
+    /// X, packed W1, [B1], packed W2, [B2], [residual] → the depthwise convolution `depthwise`
+    /// of the 1×1 convolution `expand` of X, each with its activation (and the residual added
+    /// to the depthwise's result): one kernel, so that the expanded tensor is never whole.
+    ExpandDepthwise {
+        expand: Box<ConvStage>,
+        depthwise: Box<ConvStage>,
+    },
+    /// X
+    MaxPool(PoolAttrs),
+    /// X
+    AveragePool {
+        pool: PoolAttrs,
+        count_include_pad: bool,
+    },
+    /// X → the mean over positions, `[N, C, 1, 1]` (`keep_dims`) or `[N, C]`: GlobalAveragePool
+    /// and ReduceMean over H and W. Both shapes hold the same bytes in either layout.
+    MeanOverPositions { keep_dims: bool },
+    /// X `[N, H, W, C]`, V `[N or 1, C, 1, 1]` → `X ∘ V` with V broadcast over the positions
+    /// (squeeze-and-excite's scale).
+    ChannelBroadcast(BinaryOp),
+}
+
+/// One convolution of a fused channels-last op.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConvStage {
+    pub conv: ConvAttrs,
+    pub weight_shape: [usize; 4],
+    pub activation: Activation,
+}
+
 /// An operation. Inputs in brackets are optional (`None` in [`Node::inputs`]).
 #[derive(Clone, Debug, PartialEq)]
 pub enum Op {
@@ -199,6 +244,8 @@ pub enum Op {
     Cast { to: DType },
     /// shape (int64) — filled with `value`, a one-element tensor that also gives the type.
     ConstantOfShape { value: Tensor },
+    /// A channels-last op (fast kernels only).
+    Nhwc(NhwcOp),
 }
 
 impl Op {
@@ -253,6 +300,16 @@ impl Op {
             Op::Gather { .. } => "Gather",
             Op::Cast { .. } => "Cast",
             Op::ConstantOfShape { .. } => "ConstantOfShape",
+            Op::Nhwc(op) => match op {
+                NhwcOp::FromNchw => "ToNhwc",
+                NhwcOp::ToNchw => "ToNchw",
+                NhwcOp::Conv { .. } => "NhwcConv",
+                NhwcOp::ExpandDepthwise { .. } => "NhwcExpandDepthwise",
+                NhwcOp::MaxPool(_) => "NhwcMaxPool",
+                NhwcOp::AveragePool { .. } => "NhwcAveragePool",
+                NhwcOp::MeanOverPositions { .. } => "NhwcMean",
+                NhwcOp::ChannelBroadcast(_) => "NhwcChannelBroadcast",
+            },
         }
     }
 }

@@ -23,6 +23,18 @@ pub struct ModelOptions {
     pub kernels: Kernels,
     /// Threads one run may use (each large op is split over them); at least 1.
     pub threads: usize,
+    /// The layout the fast kernels run the convolutions in.
+    pub layout: Layout,
+}
+
+/// Where a 4-D activation keeps its channels.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Layout {
+    /// NHWC through the body of the network (the `channels_last` pass), NCHW at its edges.
+    #[default]
+    ChannelsLast,
+    /// NCHW throughout, as imported.
+    ChannelsFirst,
 }
 
 impl Default for ModelOptions {
@@ -30,9 +42,14 @@ impl Default for ModelOptions {
         ModelOptions {
             kernels: Kernels::default(),
             threads: 1,
+            layout: Layout::default(),
         }
     }
 }
+
+/// The environment variable that selects the fast kernels' layout: `nhwc` (the default) or
+/// `nchw`, for comparing the two.
+pub const LAYOUT_ENV: &str = "LITECNN_LAYOUT";
 
 /// The environment variable that selects the kernels: `fast` (the default) or `reference`
 /// (the unfused graph on the oracle kernels, for whole-network comparisons).
@@ -50,8 +67,18 @@ impl ModelOptions {
                 )));
             }
         };
+        let layout = match std::env::var(LAYOUT_ENV).as_deref() {
+            Err(_) | Ok("" | "nhwc") => Layout::ChannelsLast,
+            Ok("nchw") => Layout::ChannelsFirst,
+            Ok(other) => {
+                return Err(EngineError::Options(format!(
+                    "{LAYOUT_ENV}={other:?}: expected \"nhwc\" or \"nchw\""
+                )));
+            }
+        };
         Ok(ModelOptions {
             kernels,
+            layout,
             ..ModelOptions::default()
         })
     }
@@ -79,7 +106,7 @@ impl Model {
     /// Optimises `graph` for `options` and checks that every node can be inferred.
     pub fn with_options(mut graph: Graph, options: ModelOptions) -> Result<Model, EngineError> {
         check_topological(&graph)?;
-        passes::optimize(&mut graph, options.kernels)?;
+        passes::optimize(&mut graph, &options)?;
         let last_use = last_uses(&graph);
         let buffer_plan =
             (options.kernels == Kernels::Fast).then(|| BufferPlan::new(&graph, &last_use));

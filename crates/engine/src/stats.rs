@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::ir::{Dim, Graph, Op, ValueId};
+use crate::ir::{Dim, Graph, NhwcOp, Op, ValueId};
 use crate::tensor::DType;
 
 /// Number of float32 elements held as constants (weights, biases, folded tensors).
@@ -34,6 +34,21 @@ pub fn macs(graph: &Graph) -> Option<u64> {
             Op::Conv(_) | Op::FusedConv { .. } => {
                 let w = dims(node.inputs.get(1).copied().flatten())?;
                 out()?.iter().product::<u64>() * w[1..].iter().product::<u64>()
+            }
+            Op::Nhwc(NhwcOp::Conv { weight_shape, .. }) => {
+                let w = weight_shape.iter().skip(1).map(|&d| d as u64);
+                out()?.iter().product::<u64>() * w.product::<u64>()
+            }
+            Op::Nhwc(NhwcOp::ExpandDepthwise { expand, depthwise }) => {
+                // The expansion runs at the input's positions, the depthwise at the output's.
+                let x = dims(node.inputs.first().copied().flatten())?;
+                let positions: u64 = x[1..3].iter().product();
+                let [cout, cin, ..] = expand.weight_shape.map(|d| d as u64);
+                let taps: u64 = depthwise.weight_shape[2..]
+                    .iter()
+                    .map(|&d| d as u64)
+                    .product();
+                x[0] * positions * cin * cout + out()?.iter().product::<u64>() * taps
             }
             Op::Gemm { trans_a, .. } => {
                 let a = dims(node.inputs.first().copied().flatten())?;

@@ -11,8 +11,10 @@ mod common;
 use std::collections::BTreeMap;
 
 use common::Builder;
-use litecnn_engine::ir::{AutoPad, BinaryOp, ConvAttrs, Dim, Graph, Op, UnaryOp, ValueId, Window};
-use litecnn_engine::{Kernels, Model, ModelOptions, Tensor, passes, stats};
+use litecnn_engine::ir::{
+    AutoPad, BinaryOp, ConvAttrs, Dim, Graph, Op, PoolAttrs, UnaryOp, ValueId, Window,
+};
+use litecnn_engine::{Kernels, Layout, Model, ModelOptions, Tensor, passes, stats};
 
 fn values(shape: Vec<usize>, seed: u32) -> Tensor {
     let n = shape.iter().product();
@@ -166,6 +168,7 @@ fn run(
     let options = ModelOptions {
         kernels,
         threads: 2,
+        layout: Layout::ChannelsFirst,
     };
     let model = Model::with_options(graph, options).unwrap();
     let hist = stats::op_histogram(model.graph());
@@ -255,6 +258,7 @@ fn warm_runs_reuse_the_planned_buffers_and_keep_nothing_more() {
         let options = ModelOptions {
             kernels: Kernels::Fast,
             threads: 1,
+            ..ModelOptions::default()
         };
         Model::with_options(graph, options).unwrap()
     };
@@ -282,4 +286,180 @@ fn warm_runs_reuse_the_planned_buffers_and_keep_nothing_more() {
     assert!(buffers::kept_capacity() * size_of::<f32>() <= b.planned_activation_bytes());
     assert_eq!(a.run(vec![input]).unwrap(), want);
     buffers::clear();
+}
+
+/// A network with everything the channels-last pass moves to NHWC (convolutions, max pool,
+/// squeeze-and-excite, residual, concatenation, the mean over positions), on two images, and
+/// one reader it must give NCHW back to (a Transpose).
+fn channels_last_network() -> (Graph, Vec<usize>) {
+    let mut net = Net {
+        b: Builder::new(),
+        seed: 40,
+    };
+    let x = net.b.input(
+        "x",
+        vec![Dim::Known(2), Dim::Known(3), Dim::Known(20), Dim::Known(18)],
+    );
+    let stem = net.conv_bn(x, 3, 16, 3, 2, 1);
+    let lo = net.b.constant("lo", Tensor::scalar_f32(0.0));
+    let hi = net.b.constant("hi", Tensor::scalar_f32(6.0));
+    let stem = net.b.node(Op::Clip, &[stem, lo, hi]);
+    let pool = PoolAttrs {
+        window: Window {
+            kernel_shape: Some(vec![3, 3]),
+            strides: vec![1, 1],
+            dilations: vec![],
+            pads: vec![1; 4],
+            auto_pad: AutoPad::NotSet,
+        },
+        ceil_mode: false,
+    };
+    let pooled = net.b.node(Op::MaxPool(pool), &[stem]);
+    let dw = net.conv_bn(pooled, 16, 16, 3, 1, 16);
+    let dw = net.unary(UnaryOp::HardSwish, dw);
+    let pw = net.conv_bn(dw, 16, 24, 1, 1, 1);
+    // Squeeze-and-excite, scale first as torchvision writes it.
+    let squeezed = net.b.node(Op::GlobalAveragePool, &[pw]);
+    let reduced = net.conv(squeezed, 24, 8, 1, 1, 1);
+    let reduced = net.unary(UnaryOp::Relu, reduced);
+    let expanded = net.conv(reduced, 8, 24, 1, 1, 1);
+    let scale = net.unary(
+        UnaryOp::HardSigmoid {
+            alpha: 0.2,
+            beta: 0.5,
+        },
+        expanded,
+    );
+    let excited = net.b.node(Op::Binary(BinaryOp::Mul), &[scale, pw]);
+    // Back to 16 channels with the pooled stem as residual, then a channel concatenation.
+    let project = net.conv(excited, 24, 16, 1, 1, 1);
+    let block = net.b.node(Op::Binary(BinaryOp::Add), &[project, pooled]);
+    let joined = net.b.node(Op::Concat { axis: 1 }, &[block, dw]);
+    let axes = net
+        .b
+        .constant("axes", Tensor::from_i64(vec![2], vec![2, 3]).unwrap());
+    let mean = net.b.node(
+        Op::ReduceMean {
+            keepdims: false,
+            noop_with_empty_axes: false,
+        },
+        &[joined, axes],
+    );
+    let fc_w = net.b.constant("fc_w", values(vec![5, 32], 79));
+    let gemm = Op::Gemm {
+        alpha: 1.0,
+        beta: 1.0,
+        trans_a: false,
+        trans_b: true,
+    };
+    let logits = net.b.node(gemm, &[mean, fc_w]);
+    let transposed = net.b.node(
+        Op::Transpose {
+            perm: Some(vec![0, 1, 3, 2]),
+        },
+        &[block],
+    );
+    net.b.graph.outputs = vec![logits, transposed];
+    (net.b.graph, vec![2, 3, 20, 18])
+}
+
+fn channels_last_model(graph: Graph, layout: Layout, threads: usize) -> Model {
+    let options = ModelOptions {
+        kernels: Kernels::Fast,
+        threads,
+        layout,
+    };
+    Model::with_options(graph, options).unwrap()
+}
+
+#[test]
+fn channels_last_keeps_the_network_output_and_converts_only_at_the_edges() {
+    let (graph, shape) = channels_last_network();
+    let input = values(shape, 6);
+    let (want, _) = run(graph.clone(), Kernels::Reference, &input);
+    for threads in [1, 2] {
+        let model = channels_last_model(graph.clone(), Layout::ChannelsLast, threads);
+        assert_close(&model.run(vec![input.clone()]).unwrap(), &want);
+        let hist = stats::op_histogram(model.graph());
+        assert_eq!(hist.get("NhwcConv"), Some(&6), "{hist:?}");
+        assert_eq!(hist.get("NhwcMaxPool"), Some(&1), "{hist:?}");
+        assert_eq!(hist.get("NhwcChannelBroadcast"), Some(&1), "{hist:?}");
+        // The input once; the SE scale (one position: a copy) and the Transpose's operand.
+        assert_eq!(hist.get("ToNhwc"), Some(&2), "{hist:?}");
+        assert_eq!(hist.get("ToNchw"), Some(&2), "{hist:?}");
+        for gone in [
+            "Conv",
+            "FusedConv",
+            "MaxPool",
+            "Add",
+            "Mul",
+            "GlobalAveragePool",
+            "ReduceMean",
+        ] {
+            assert_eq!(hist.get(gone), None, "{gone} left in {hist:?}");
+        }
+    }
+    let nchw = channels_last_model(graph, Layout::ChannelsFirst, 1);
+    assert_eq!(stats::op_histogram(nchw.graph()).get("NhwcConv"), None);
+    assert_close(&nchw.run(vec![input]).unwrap(), &want);
+}
+
+#[test]
+fn a_graph_that_would_flip_layouts_at_every_conv_stays_nchw() {
+    let mut net = Net {
+        b: Builder::new(),
+        seed: 60,
+    };
+    let mut x = net.b.input(
+        "x",
+        vec![Dim::Known(1), Dim::Known(8), Dim::Known(9), Dim::Known(9)],
+    );
+    for _ in 0..6 {
+        let y = net.conv(x, 8, 8, 3, 1, 1);
+        x = net.b.node(
+            Op::Transpose {
+                perm: Some(vec![0, 1, 3, 2]),
+            },
+            &[y],
+        );
+    }
+    net.b.graph.outputs = vec![x];
+    let input = values(vec![1, 8, 9, 9], 7);
+    let (want, _) = run(net.b.graph.clone(), Kernels::Reference, &input);
+    let model = channels_last_model(net.b.graph, Layout::ChannelsLast, 1);
+    let hist = stats::op_histogram(model.graph());
+    assert_eq!(hist.get("NhwcConv"), None, "{hist:?}");
+    assert_eq!(hist.get("Conv"), Some(&6), "{hist:?}");
+    assert_close(&model.run(vec![input]).unwrap(), &want);
+}
+
+#[test]
+fn an_expansion_fuses_into_the_depthwise_that_alone_reads_it() {
+    let mut net = Net {
+        b: Builder::new(),
+        seed: 80,
+    };
+    let x = net.b.input(
+        "x",
+        vec![Dim::Known(2), Dim::Known(8), Dim::Known(13), Dim::Known(11)],
+    );
+    // Fused: 1x1 + ReLU, then a stride-2 depthwise + ReLU, then a projection.
+    let expanded = net.conv_bn(x, 8, 24, 1, 1, 1);
+    let expanded = net.unary(UnaryOp::Relu, expanded);
+    let dw = net.conv_bn(expanded, 24, 24, 3, 2, 24);
+    let dw = net.unary(UnaryOp::Relu, dw);
+    let projected = net.conv(dw, 24, 8, 1, 1, 1);
+    // Not fused: this expansion is also a graph output.
+    let wide = net.conv(projected, 8, 16, 1, 1, 1);
+    let wide_dw = net.conv(wide, 16, 16, 5, 1, 16);
+    net.b.graph.outputs = vec![wide_dw, wide];
+    let input = values(vec![2, 8, 13, 11], 9);
+    let (want, _) = run(net.b.graph.clone(), Kernels::Reference, &input);
+    for threads in [1, 2] {
+        let model = channels_last_model(net.b.graph.clone(), Layout::ChannelsLast, threads);
+        let hist = stats::op_histogram(model.graph());
+        assert_eq!(hist.get("NhwcExpandDepthwise"), Some(&1), "{hist:?}");
+        assert_eq!(hist.get("NhwcConv"), Some(&3), "{hist:?}");
+        assert_close(&model.run(vec![input.clone()]).unwrap(), &want);
+    }
 }

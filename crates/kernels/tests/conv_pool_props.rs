@@ -2,6 +2,9 @@
 //! per-output-element transcription of the ONNX definition, and the algebraic identities
 //! (groups, dilation) that any correct convolution satisfies.
 
+mod common;
+
+use common::{ConvCase, conv_case_2d};
 use litecnn_kernels::reference::conv::{ConvGeometry, conv};
 use litecnn_kernels::reference::pool::{PoolGeometry, PoolKind, pool};
 use litecnn_kernels::reference::window::{AutoPad, WindowParams};
@@ -19,6 +22,7 @@ fn ints(len: usize, seed: u64) -> Vec<f32> {
         .collect()
 }
 
+/// Each automatic padding rule as often.
 fn auto_pad() -> impl Strategy<Value = AutoPad> {
     prop_oneof![
         Just(AutoPad::NotSet),
@@ -28,41 +32,17 @@ fn auto_pad() -> impl Strategy<Value = AutoPad> {
     ]
 }
 
-/// A 2-D convolution case: (input shape, weight shape, window, group).
-fn conv_case() -> impl Strategy<Value = ([usize; 4], [usize; 4], WindowParams, usize)> {
-    (
+/// A small 2-D convolution case: up to 3 groups, 4 to 8 rows and columns, kernels up to 3.
+fn conv_case() -> impl Strategy<Value = ConvCase> {
+    let dims = (
         1..3usize,
         1..4usize,
         1..3usize,
         1..4usize,
         4..9usize,
         4..9usize,
-    )
-        .prop_flat_map(|(batch, group, cin_g, cout_g, h, w)| {
-            (
-                Just((batch, group, cin_g, cout_g, h, w)),
-                [1..4usize, 1..4usize],
-                [1..3usize, 1..3usize],
-                [1..3usize, 1..3usize],
-                [0..3usize, 0..3usize, 0..3usize, 0..3usize],
-                auto_pad(),
-            )
-        })
-        .prop_map(
-            |((batch, group, cin_g, cout_g, h, w), kernel, strides, dilations, pads, auto_pad)| {
-                let window = WindowParams {
-                    kernel: kernel.to_vec(),
-                    strides: strides.to_vec(),
-                    dilations: dilations.to_vec(),
-                    pads: pads.to_vec(),
-                    auto_pad,
-                    ceil_mode: false,
-                };
-                let input = [batch, group * cin_g, h, w];
-                let weight = [group * cout_g, cin_g, kernel[0], kernel[1]];
-                (input, weight, window, group)
-            },
-        )
+    );
+    conv_case_2d(dims, 1..4, auto_pad)
 }
 
 /// The ONNX definition, one output element at a time.

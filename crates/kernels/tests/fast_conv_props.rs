@@ -1,138 +1,40 @@
 //! Property tests of the fast convolution (depthwise, 1×1 and im2col + GEMM paths, with fused
 //! bias, residual and activation) against the reference convolution followed by the reference
 //! elementwise operators, on random shapes: odd channel counts, row tails, padding (explicit
-//! and automatic), strides, dilations, groups and batches.
+//! and automatic), strides, dilations, groups and batches. Every 2-D case also runs on the
+//! channels-last kernels (`fast::nhwc`), with packed weights and transposed data.
 
+mod common;
+
+use common::{
+    ConvCase, ConvData, activation, assert_close, auto_pad, conv_case_2d, padded_square_window,
+    reference_conv, to_nchw, to_nhwc, window, window_2d,
+};
 use litecnn_kernels::ThreadTeam;
 use litecnn_kernels::fast::{self, Activation, Epilogue};
-use litecnn_kernels::reference::conv::{ConvGeometry, conv};
-use litecnn_kernels::reference::elementwise::{BinaryKind, UnaryKind, binary_f32, clip, unary_f32};
+use litecnn_kernels::reference::conv::ConvGeometry;
 use litecnn_kernels::reference::window::{AutoPad, WindowParams};
 use proptest::prelude::*;
 
-/// Deterministic values in [-1, 1).
-fn values(len: usize, seed: u64) -> Vec<f32> {
-    let mut state = seed | 1;
-    (0..len)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state >> 40) as f32 / (1u64 << 23) as f32 - 1.0
-        })
-        .collect()
-}
-
-fn activation() -> impl Strategy<Value = Activation> {
-    prop_oneof![
-        Just(Activation::Identity),
-        Just(Activation::Relu),
-        Just(Activation::LeakyRelu { alpha: 0.1 }),
-        Just(Activation::Clip { min: 0.0, max: 0.5 }),
-        Just(Activation::Sigmoid),
-        Just(Activation::HardSigmoid {
-            alpha: 0.2,
-            beta: 0.5
-        }),
-        Just(Activation::HardSwish),
-        Just(Activation::Silu),
-    ]
-}
-
-fn auto_pad() -> impl Strategy<Value = AutoPad> {
-    prop_oneof![
-        3 => Just(AutoPad::NotSet),
-        1 => Just(AutoPad::SameUpper),
-        1 => Just(AutoPad::SameLower),
-        1 => Just(AutoPad::Valid)
-    ]
-}
-
-/// The activation as the reference operators compute it.
-fn reference_activation(act: Activation, x: Vec<f32>) -> Vec<f32> {
-    let n = [x.len()];
-    match act {
-        Activation::Identity => x,
-        Activation::Relu => unary_f32(UnaryKind::Relu, &x),
-        Activation::LeakyRelu { alpha } => unary_f32(UnaryKind::LeakyRelu { alpha }, &x),
-        Activation::Clip { min, max } => clip(&x, Some(min), Some(max)),
-        Activation::Sigmoid => unary_f32(UnaryKind::Sigmoid, &x),
-        Activation::HardSigmoid { alpha, beta } => {
-            unary_f32(UnaryKind::HardSigmoid { alpha, beta }, &x)
-        }
-        Activation::HardSwish => unary_f32(UnaryKind::HardSwish, &x),
-        Activation::Silu => {
-            let s = unary_f32(UnaryKind::Sigmoid, &x);
-            binary_f32(BinaryKind::Mul, &x, &n, &s, &n).unwrap().1
-        }
-    }
-}
-
-/// Reference conv, then `+ residual`, then the activation: what the fused kernel replaces.
-fn reference(g: &ConvGeometry, x: &[f32], w: &[f32], e: &Epilogue<'_>) -> Vec<f32> {
-    let mut y = conv(g, x, w, e.bias).unwrap();
-    if let Some(r) = e.residual {
-        let n = [y.len()];
-        y = binary_f32(BinaryKind::Add, &y, &n, r, &n).unwrap().1;
-    }
-    reference_activation(e.activation, y)
-}
-
-fn assert_close(got: &[f32], want: &[f32]) -> Result<(), TestCaseError> {
-    prop_assert_eq!(got.len(), want.len());
-    for (i, (g, w)) in got.iter().zip(want).enumerate() {
-        prop_assert!(
-            (g - w).abs() <= 1e-4 * (1.0 + w.abs()),
-            "element {}: {} vs {}",
-            i,
-            g,
-            w
-        );
-    }
-    Ok(())
-}
-
-/// A 2-D case: (input shape, weight shape, window, group).
-#[allow(clippy::type_complexity)]
-fn conv_case(
-    depthwise: bool,
-) -> impl Strategy<Value = ([usize; 4], [usize; 4], WindowParams, usize)> {
+/// A 2-D case: depthwise (one input and one output channel per group, 2 to 20 groups), or
+/// any of up to 3 groups.
+fn conv_case(depthwise: bool) -> impl Strategy<Value = ConvCase> {
     let channels = if depthwise {
         (1..20usize, 1..2usize, 1..2usize)
     } else {
         (1..4usize, 1..9usize, 1..9usize)
     };
-    (1..3usize, channels, 1..24usize, 1..40usize)
-        .prop_flat_map(move |(batch, (group, cin_g, cout_g), h, w)| {
+    let dims = (1..3usize, channels, 1..24usize, 1..40usize).prop_map(
+        move |(batch, (group, cin_g, cout_g), h, w)| {
             let group = if depthwise { group + 1 } else { group };
-            (
-                Just((batch, group, cin_g, cout_g, h, w)),
-                [1..6usize, 1..6usize],
-                [1..3usize, 1..3usize],
-                [1..3usize, 1..3usize],
-                [0..3usize, 0..3usize, 0..3usize, 0..3usize],
-                auto_pad(),
-            )
-        })
-        .prop_map(
-            |((batch, group, cin_g, cout_g, h, w), kernel, strides, dilations, pads, auto_pad)| {
-                let window = WindowParams {
-                    kernel: kernel.to_vec(),
-                    strides: strides.to_vec(),
-                    dilations: dilations.to_vec(),
-                    pads: pads.to_vec(),
-                    auto_pad,
-                    ceil_mode: false,
-                };
-                let input = [batch, group * cin_g, h, w];
-                let weight = [group * cout_g, cin_g, kernel[0], kernel[1]];
-                (input, weight, window, group)
-            },
-        )
+            (batch, group, cin_g, cout_g, h, w)
+        },
+    );
+    conv_case_2d(dims, 1..6, auto_pad)
 }
 
 fn check_case(
-    (input, weight, window, group): ([usize; 4], [usize; 4], WindowParams, usize),
+    (input, weight, window, group): ConvCase,
     act: Activation,
     with_bias: bool,
     with_residual: bool,
@@ -141,19 +43,39 @@ fn check_case(
     let Ok(g) = ConvGeometry::new(&input, &weight, &window, group) else {
         return Ok(());
     };
-    let x = values(input.iter().product(), seed);
-    let w = values(weight.iter().product(), seed + 1);
-    let b = values(weight[0], seed + 2);
-    let r = values(g.output_shape().iter().product(), seed + 3);
+    let d = ConvData::new(&g, seed);
+    let e = d.epilogue(with_bias, with_residual, act);
+    let want = reference_conv(&g, &d.x, &d.w, &e);
+    assert_close(&fast::conv::conv(&g, &d.x, &d.w, &e).unwrap(), &want)?;
+    if input.len() == 4 {
+        check_nhwc(&g, &d.x, &d.w, &e, &want)?;
+    }
+    Ok(())
+}
+
+/// The NHWC convolution (weights packed, input and residual transposed) against `want`.
+fn check_nhwc(
+    g: &ConvGeometry,
+    x: &[f32],
+    w: &[f32],
+    e: &Epilogue<'_>,
+    want: &[f32],
+) -> Result<(), TestCaseError> {
+    let x = to_nhwc(x, g.batch, g.in_channels);
+    let residual = e.residual.map(|r| to_nhwc(r, g.batch, g.out_channels));
     let e = Epilogue {
-        bias: with_bias.then_some(&b[..]),
-        residual: with_residual.then_some(&r[..]),
-        activation: act,
+        residual: residual.as_deref(),
+        ..*e
     };
-    assert_close(
-        &fast::conv::conv(&g, &x, &w, &e).unwrap(),
-        &reference(&g, &x, &w, &e),
-    )
+    let packed = fast::nhwc::conv::pack_weights(w, &g.weight_shape(), g.group).unwrap();
+    let got = fast::nhwc::conv::conv(g, &x, &packed, &e).unwrap();
+    assert_close(&to_nchw(&got, g.batch, g.out_channels), want)
+}
+
+/// A 1×1 convolution of `cin` channels into `cout`, one group.
+fn pointwise_case(batch: usize, cin: usize, cout: usize, h: usize, w: usize) -> ConvCase {
+    let window = window(&[1, 1], &[], &[], &[]);
+    ([batch, cin, h, w], [cout, cin, 1, 1], window, 1)
 }
 
 proptest! {
@@ -178,11 +100,7 @@ proptest! {
         batch in 1..3usize, cin in 1..70usize, cout in 1..70usize, h in 1..12usize, w in 1..12usize,
         act in activation(), bias: bool, residual: bool, seed in any::<u64>()
     ) {
-        let window = WindowParams {
-            kernel: vec![1, 1], strides: vec![], dilations: vec![], pads: vec![],
-            auto_pad: AutoPad::NotSet, ceil_mode: false,
-        };
-        check_case(([batch, cin, h, w], [cout, cin, 1, 1], window, 1), act, bias, residual, seed)?;
+        check_case(pointwise_case(batch, cin, cout, h, w), act, bias, residual, seed)?;
     }
 }
 
@@ -200,18 +118,13 @@ proptest! {
         ],
         cout in 1..20usize, act in activation(), bias: bool, residual: bool, seed in any::<u64>()
     ) {
-        let window = WindowParams {
-            kernel: vec![1, 1], strides: vec![], dilations: vec![], pads: vec![],
-            auto_pad: AutoPad::NotSet, ceil_mode: false,
-        };
-        check_case(([1, cin, h, w], [cout, cin, 1, 1], window, 1), act, bias, residual, seed)?;
+        check_case(pointwise_case(1, cin, cout, h, w), act, bias, residual, seed)?;
     }
 }
 
 /// The depthwise shapes of mobile networks (3×3 and 5×5 taps, the unrolled paths), on planes
 /// wide enough for several vector blocks per row, with strides, dilations and uneven pads.
-#[allow(clippy::type_complexity)]
-fn mobile_depthwise_case() -> impl Strategy<Value = ([usize; 4], [usize; 4], WindowParams, usize)> {
+fn mobile_depthwise_case() -> impl Strategy<Value = ConvCase> {
     (
         1..6usize,
         prop_oneof![Just(3usize), Just(5)],
@@ -221,14 +134,7 @@ fn mobile_depthwise_case() -> impl Strategy<Value = ([usize; 4], [usize; 4], Win
         [0..3usize, 0..3usize, 0..3usize, 0..3usize],
     )
         .prop_map(|(channels, k, stride, dilation, (h, w), pads)| {
-            let window = WindowParams {
-                kernel: vec![k, k],
-                strides: vec![stride, stride],
-                dilations: vec![dilation, dilation],
-                pads: pads.to_vec(),
-                auto_pad: AutoPad::NotSet,
-                ceil_mode: false,
-            };
+            let window = window_2d([k, k], [stride; 2], [dilation; 2], pads, AutoPad::NotSet);
             ([1, channels, h, w], [channels, 1, k, k], window, channels)
         })
 }
@@ -248,41 +154,19 @@ proptest! {
 #[test]
 fn one_and_three_dim_convs_match_reference() {
     let cases: [(&[usize], &[usize], WindowParams); 2] = [
-        (
-            &[2, 3, 17],
-            &[4, 3, 3],
-            WindowParams {
-                kernel: vec![3],
-                strides: vec![2],
-                dilations: vec![1],
-                pads: vec![1, 2],
-                auto_pad: AutoPad::NotSet,
-                ceil_mode: false,
-            },
-        ),
+        (&[2, 3, 17], &[4, 3, 3], window(&[3], &[2], &[1], &[1, 2])),
         (
             &[1, 2, 5, 6, 7],
             &[3, 2, 2, 3, 2],
-            WindowParams {
-                kernel: vec![2, 3, 2],
-                strides: vec![1, 2, 1],
-                dilations: vec![2, 1, 1],
-                pads: vec![1, 0, 1, 0, 1, 1],
-                auto_pad: AutoPad::NotSet,
-                ceil_mode: false,
-            },
+            window(&[2, 3, 2], &[1, 2, 1], &[2, 1, 1], &[1, 0, 1, 0, 1, 1]),
         ),
     ];
     for (input, weight, window) in cases {
         let g = ConvGeometry::new(input, weight, &window, 1).unwrap();
-        let x = values(input.iter().product(), 7);
-        let w = values(weight.iter().product(), 8);
-        let e = Epilogue {
-            activation: Activation::Relu,
-            ..Epilogue::default()
-        };
-        let got = fast::conv::conv(&g, &x, &w, &e).unwrap();
-        let want = reference(&g, &x, &w, &e);
+        let d = ConvData::new(&g, 7);
+        let e = d.epilogue(false, false, Activation::Relu);
+        let got = fast::conv::conv(&g, &d.x, &d.w, &e).unwrap();
+        let want = reference_conv(&g, &d.x, &d.w, &e);
         assert!(
             got.iter().zip(&want).all(|(a, b)| (a - b).abs() <= 1e-4),
             "{input:?}"
@@ -292,44 +176,19 @@ fn one_and_three_dim_convs_match_reference() {
 
 #[test]
 fn wrong_buffers_are_errors() {
-    let window = WindowParams {
-        kernel: vec![],
-        strides: vec![],
-        dilations: vec![],
-        pads: vec![],
-        auto_pad: AutoPad::NotSet,
-        ceil_mode: false,
-    };
+    let window = window(&[], &[], &[], &[]);
     let g = ConvGeometry::new(&[1, 2, 4, 4], &[3, 2, 3, 3], &window, 1).unwrap();
     let (x, w) = (vec![0.0; 32], vec![0.0; 54]);
+    let fails = |x: &[f32], w: &[f32], e: Epilogue| fast::conv::conv(&g, x, w, &e).is_err();
     let e = Epilogue::default();
-    assert!(fast::conv::conv(&g, &x[1..], &w, &e).is_err());
-    assert!(fast::conv::conv(&g, &x, &w[1..], &e).is_err());
+    assert!(fails(&x[1..], &w, e));
+    assert!(fails(&x, &w[1..], e));
     let short = [0.0; 2];
-    assert!(
-        fast::conv::conv(
-            &g,
-            &x,
-            &w,
-            &Epilogue {
-                bias: Some(&short),
-                ..e
-            }
-        )
-        .is_err()
-    );
-    assert!(
-        fast::conv::conv(
-            &g,
-            &x,
-            &w,
-            &Epilogue {
-                residual: Some(&short),
-                ..e
-            }
-        )
-        .is_err()
-    );
+    let (mut short_bias, mut short_residual) = (e, e);
+    short_bias.bias = Some(&short);
+    short_residual.residual = Some(&short);
+    assert!(fails(&x, &w, short_bias));
+    assert!(fails(&x, &w, short_residual));
 }
 
 /// Large enough that depthwise, GEMM and activation split over the team's threads: the
@@ -337,14 +196,7 @@ fn wrong_buffers_are_errors() {
 #[test]
 fn ops_split_over_threads_match_reference() {
     let teams = [1, 3].map(|threads| ThreadTeam::new(threads).unwrap());
-    let window = |k: usize, s: usize| WindowParams {
-        kernel: vec![k, k],
-        strides: vec![s, s],
-        dilations: vec![],
-        pads: vec![k / 2; 4],
-        auto_pad: AutoPad::NotSet,
-        ceil_mode: false,
-    };
+    let window = padded_square_window;
     let cases = [
         ([1, 67, 57, 57], [67, 1, 3, 3], window(3, 1), 67),
         ([1, 33, 58, 58], [33, 1, 5, 5], window(5, 2), 33),
@@ -364,18 +216,12 @@ fn ops_split_over_threads_match_reference() {
     ];
     for (input, weight, window, group) in cases {
         let g = ConvGeometry::new(&input, &weight, &window, group).unwrap();
-        let x = values(input.iter().product(), 11);
-        let w = values(weight.iter().product(), 12);
-        let b = values(weight[0], 13);
-        let r = values(g.output_shape().iter().product(), 14);
-        let e = Epilogue {
-            bias: Some(&b),
-            residual: Some(&r),
-            activation: Activation::Silu,
-        };
-        let want = reference(&g, &x, &w, &e);
+        let d = ConvData::new(&g, 11);
+        let (x, w) = (&d.x, &d.w);
+        let e = d.epilogue(true, true, Activation::Silu);
+        let want = reference_conv(&g, x, w, &e);
         for team in &teams {
-            let got = team.run(|| fast::conv::conv(&g, &x, &w, &e).unwrap());
+            let got = team.run(|| fast::conv::conv(&g, x, w, &e).unwrap());
             let worst = got
                 .iter()
                 .zip(&want)
@@ -386,6 +232,10 @@ fn ops_split_over_threads_match_reference() {
                 worst <= 1e-4,
                 "{input:?} {weight:?} on {threads} threads: off by {worst}"
             );
+            team.run(|| check_nhwc(&g, x, w, &e, &want))
+                .unwrap_or_else(|err| {
+                    panic!("NHWC {input:?} {weight:?} on {threads} threads: {err}")
+                });
         }
     }
 }

@@ -1,6 +1,9 @@
 //! Property tests of the GEMM wrapper against the reference Gemm: random sizes (tails of every
 //! micro-kernel width), transposed operands read through strides, and accumulation.
 
+mod common;
+
+use common::near;
 use litecnn_kernels::ThreadTeam;
 use litecnn_kernels::fast::matmul::{MatRef, matmul, matmul_on};
 use litecnn_kernels::reference::gemm::{GemmParams, gemm};
@@ -16,6 +19,33 @@ fn values(len: usize, seed: u64) -> Vec<f32> {
 /// Shared by the cases, as a model shares one team across its runs.
 static TEAM: LazyLock<ThreadTeam> = LazyLock::new(|| ThreadTeam::new(3).unwrap());
 
+/// A `rows` × `cols` view of `data`, which holds the matrix row-major, or its transpose
+/// row-major when `transposed`.
+fn view(data: &[f32], rows: usize, cols: usize, transposed: bool) -> MatRef<'_> {
+    if transposed {
+        MatRef::row_major(data, cols, rows).t()
+    } else {
+        MatRef::row_major(data, rows, cols)
+    }
+}
+
+/// The output to write into: `c` to accumulate onto, else NaN for the product to overwrite.
+fn output(c: &[f32], accumulate: bool) -> Vec<f32> {
+    if accumulate {
+        c.to_vec()
+    } else {
+        vec![f32::NAN; c.len()]
+    }
+}
+
+/// Each element of `got`, computed on `threads` threads, [`near`] the reference's.
+fn check(got: &[f32], want: &[f32], threads: usize) -> Result<(), TestCaseError> {
+    for (g, w) in got.iter().zip(want) {
+        prop_assert!(near(*g, *w), "{} vs {} on {} threads", g, w, threads);
+    }
+    Ok(())
+}
+
 proptest! {
     #[test]
     fn matmul_matches_reference_gemm(
@@ -27,19 +57,14 @@ proptest! {
         let c = values(m * n, seed + 2);
         let p = GemmParams { m, n, k, trans_a, trans_b, alpha: 1.0, beta: 1.0 };
         let want = gemm(&p, &a, &b, accumulate.then_some((&c[..], &[m, n][..]))).unwrap();
-        let a_view = if trans_a { MatRef::row_major(&a, k, m).t() } else { MatRef::row_major(&a, m, k) };
-        let b_view = if trans_b { MatRef::row_major(&b, n, k).t() } else { MatRef::row_major(&b, k, n) };
-        let mut got = if accumulate { c.clone() } else { vec![f32::NAN; m * n] };
+        let (a_view, b_view) = (view(&a, m, k, trans_a), view(&b, k, n, trans_b));
+        let mut got = output(&c, accumulate);
         matmul(&mut got, a_view, b_view, accumulate).unwrap();
-        for (g, w) in got.iter().zip(&want) {
-            prop_assert!((g - w).abs() <= 1e-4 * (1.0 + w.abs()), "{} vs {}", g, w);
-        }
+        check(&got, &want, 1)?;
         // Rows split over three threads.
-        let mut got = if accumulate { c.clone() } else { vec![f32::NAN; m * n] };
+        let mut got = output(&c, accumulate);
         TEAM.run(|| matmul_on(&mut got, a_view, b_view, accumulate, 3)).unwrap();
-        for (g, w) in got.iter().zip(&want) {
-            prop_assert!((g - w).abs() <= 1e-4 * (1.0 + w.abs()), "{} vs {} on 3 threads", g, w);
-        }
+        check(&got, &want, 3)?;
     }
 }
 
@@ -56,15 +81,12 @@ proptest! {
         let c = values(n, seed + 2);
         let p = GemmParams { m: 1, n, k, trans_a, trans_b, alpha: 1.0, beta: 1.0 };
         let want = gemm(&p, &a, &b, accumulate.then_some((&c[..], &[1, n][..]))).unwrap();
-        let a_view = if trans_a { MatRef::row_major(&a, k, 1).t() } else { MatRef::row_major(&a, 1, k) };
-        let b_view = if trans_b { MatRef::row_major(&b, n, k).t() } else { MatRef::row_major(&b, k, n) };
+        let (a_view, b_view) = (view(&a, 1, k, trans_a), view(&b, k, n, trans_b));
         // On one thread, and with the columns split over three.
         for threads in [1, 3] {
-            let mut got = if accumulate { c.clone() } else { vec![f32::NAN; n] };
+            let mut got = output(&c, accumulate);
             TEAM.run(|| matmul_on(&mut got, a_view, b_view, accumulate, threads)).unwrap();
-            for (g, w) in got.iter().zip(&want) {
-                prop_assert!((g - w).abs() <= 1e-4 * (1.0 + w.abs()), "{} vs {} on {} threads", g, w, threads);
-            }
+            check(&got, &want, threads)?;
         }
     }
 }

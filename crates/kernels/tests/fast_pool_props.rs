@@ -4,19 +4,14 @@
 //! split over threads. GlobalAveragePool within one rounding of the reference (its `f64`
 //! sum is reassociated over vector lanes).
 
+mod common;
+
+use common::{close, pool_kind, pool_window, same, window};
 use litecnn_kernels::ThreadTeam;
 use litecnn_kernels::fast;
 use litecnn_kernels::reference::pool::{GlobalPoolKind, PoolGeometry, PoolKind, global_pool, pool};
 use litecnn_kernels::reference::window::{AutoPad, WindowParams};
 use proptest::prelude::*;
-
-/// Equal bits, or both NaN (a NaN's payload depends on where the compiler folded the 0 / 0).
-fn same(a: &[f32], b: &[f32]) -> bool {
-    a.len() == b.len()
-        && a.iter()
-            .zip(b)
-            .all(|(x, y)| x.to_bits() == y.to_bits() || (x.is_nan() && y.is_nan()))
-}
 
 fn values(len: usize, seed: u64, specials: bool) -> Vec<f32> {
     (0..len as u64)
@@ -32,13 +27,6 @@ fn values(len: usize, seed: u64, specials: bool) -> Vec<f32> {
             }
         })
         .collect()
-}
-
-fn kind() -> impl Strategy<Value = PoolKind> {
-    prop_oneof![
-        Just(PoolKind::Max),
-        any::<bool>().prop_map(|count_include_pad| PoolKind::Average { count_include_pad }),
-    ]
 }
 
 /// (input shape, window) with 1 to 3 spatial axes.
@@ -62,22 +50,9 @@ fn case() -> impl Strategy<Value = (Vec<usize>, WindowParams)> {
         })
         .prop_map(
             |((batch, channels), spatial, kernel, strides, dilations, pads, ceil, auto_pad)| {
-                // ONNX: pads smaller than the kernel, so no window lies wholly in the padding.
-                let pads = pads
-                    .iter()
-                    .enumerate()
-                    .map(|(i, &p)| p.min(kernel[i % kernel.len()] - 1))
-                    .collect();
                 let mut shape = vec![batch, channels];
                 shape.extend(spatial);
-                let window = WindowParams {
-                    kernel,
-                    strides,
-                    dilations,
-                    pads,
-                    auto_pad,
-                    ceil_mode: ceil,
-                };
+                let window = pool_window(kernel, strides, dilations, &pads, auto_pad, ceil);
                 (shape, window)
             },
         )
@@ -87,7 +62,7 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(400))]
 
     #[test]
-    fn fast_pool_equals_reference((shape, window) in case(), kind in kind(), seed in 0..1000u64, specials in any::<bool>()) {
+    fn fast_pool_equals_reference((shape, window) in case(), kind in pool_kind(), seed in 0..1000u64, specials in any::<bool>()) {
         let Ok(g) = PoolGeometry::new(&shape, &window) else { return Ok(()) };
         let x = values(shape.iter().product(), seed, specials);
         let want = pool(&g, kind, &x).unwrap();
@@ -107,13 +82,7 @@ proptest! {
         let (want_shape, want) = global_pool(GlobalPoolKind::Average, &x, &shape).unwrap();
         let (got_shape, got) = fast::pool::global_average(&x, &shape).unwrap();
         prop_assert_eq!(got_shape, want_shape);
-        let close = |g: f32, w: f32| {
-            g.to_bits() == w.to_bits() || (g.is_nan() && w.is_nan()) || (g - w).abs() <= f32::EPSILON * w.abs()
-        };
-        prop_assert!(
-            got.len() == want.len() && got.iter().zip(&want).all(|(&g, &w)| close(g, w)),
-            "{shape:?}\n got {got:?}\nwant {want:?}"
-        );
+        prop_assert!(close(&got, &want, f32::EPSILON), "{shape:?}\n got {got:?}\nwant {want:?}");
     }
 }
 
@@ -128,12 +97,8 @@ fn global_average_rejects_what_the_reference_rejects() {
 /// A 2-D `size`×`size` window with stride `stride`, no padding and no dilation.
 fn square_window(size: usize, stride: usize, ceil_mode: bool) -> WindowParams {
     WindowParams {
-        kernel: vec![size, size],
-        strides: vec![stride, stride],
-        dilations: vec![1, 1],
-        pads: vec![0, 0, 0, 0],
-        auto_pad: AutoPad::NotSet,
         ceil_mode,
+        ..window(&[size, size], &[stride, stride], &[1, 1], &[0, 0, 0, 0])
     }
 }
 

@@ -90,7 +90,7 @@ pub(super) fn eval_unary(u: UnaryOp, inputs: &[Option<&Tensor>]) -> Result<Vec<T
     Ok(vec![y])
 }
 
-fn binary_kind(b: BinaryOp) -> BinaryKind {
+pub(super) fn binary_kind(b: BinaryOp) -> BinaryKind {
     match b {
         BinaryOp::Add => BinaryKind::Add,
         BinaryOp::Sub => BinaryKind::Sub,

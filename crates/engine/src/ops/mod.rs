@@ -10,6 +10,7 @@ mod conv;
 mod elementwise;
 mod gather;
 mod linear;
+pub(crate) mod nhwc;
 mod norm;
 mod operands;
 mod pad;
@@ -137,6 +138,7 @@ pub fn eval_with(
         Op::Shape { start, end } => shape_ops::eval_shape(*start, *end, inputs),
         Op::Cast { to } => shape_ops::eval_cast(*to, inputs),
         Op::ConstantOfShape { value } => shape_ops::eval_constant_of_shape(value, inputs),
+        Op::Nhwc(op) => nhwc::eval(op, inputs),
     }
 }
 
@@ -180,6 +182,7 @@ pub fn infer(
         Op::Shape { start, end } => shape_ops::infer_shape(*start, *end, inputs),
         Op::Cast { to } => shape_ops::infer_cast(*to, inputs),
         Op::ConstantOfShape { value } => shape_ops::infer_constant_of_shape(value, inputs),
+        Op::Nhwc(op) => nhwc::infer(op, inputs),
     }
 }
 

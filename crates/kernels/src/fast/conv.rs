@@ -77,15 +77,7 @@ fn check_buffers(
             g.weight_shape()
         );
     }
-    if epilogue.bias.is_some_and(|b| b.len() != g.out_channels) {
-        shape_bail!("Conv bias must have {} elements", g.out_channels);
-    }
-    if epilogue.residual.is_some_and(|r| r.len() != out_len) {
-        shape_bail!(
-            "Conv residual must have the output's shape {:?}",
-            g.output_shape()
-        );
-    }
+    epilogue.check(g.out_channels, out_len)?;
     Ok(())
 }
 

@@ -27,6 +27,7 @@ pub mod epilogue;
 pub mod gather;
 pub mod im2col;
 pub mod matmul;
+pub mod nhwc;
 mod panel_gemm;
 mod parallel;
 pub mod pool;

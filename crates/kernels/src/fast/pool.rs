@@ -17,16 +17,17 @@ use crate::reference::window::{AxisGeometry, ShapeError, axes3, shape_bail};
 
 /// The taps of one output position along one axis.
 #[derive(Clone, Copy, Debug)]
-struct Taps {
+pub(crate) struct Taps {
     /// Input index read by the first valid tap; later taps step by the dilation.
-    first: usize,
+    pub first: usize,
     /// Valid taps (those reading input, not padding).
-    count: usize,
+    pub count: usize,
     /// Taps inside the explicitly padded input (the `count_include_pad` divisor).
-    padded: usize,
+    pub padded: usize,
 }
 
-fn taps(axis: &AxisGeometry) -> Vec<Taps> {
+/// The taps of every output position along `axis` (shared with the NHWC pools).
+pub(crate) fn taps(axis: &AxisGeometry) -> Vec<Taps> {
     (0..axis.output)
         .map(|o| {
             let mut valid = (0..axis.kernel).filter_map(|k| axis.input_index(o, k));

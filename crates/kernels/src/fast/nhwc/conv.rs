@@ -1,0 +1,266 @@
+//! Convolution on NHWC activations with weights packed at load ([`pack_weights`]): the same
+//! arithmetic as `reference::conv::conv` plus the fused [`Epilogue`], whose residual has the
+//! output's NHWC layout.
+//!
+//! - One input and one output channel per group: [`depthwise`].
+//! - 1×1, stride 1, no padding: every position's input channels already are a GEMM row, so the
+//!   GEMM reads the input in place, all images as one matrix.
+//! - Anything else: im2col rows of a block of positions (each tap's input channels copied
+//!   side by side, zeros for padding) into a per-thread buffer, then the GEMM.
+//!
+//! Threads share blocks of positions when there are enough of them; a small plane (7×7 is 49
+//! positions) splits its output channels instead, so that each thread streams only its part
+//! of the weights, which at that size are the larger operand.
+
+use std::ops::Range;
+
+use super::depthwise;
+use super::gemm::{GroupGemm, MR, OutMatrix, block_rows};
+use super::pack::{GemmWeights, is_depthwise};
+use crate::fast::buffers;
+use crate::fast::epilogue::Epilogue;
+use crate::fast::parallel::threads_for;
+use crate::fast::scratch;
+use crate::fast::short_copy::{copy_short, zero_short};
+use crate::reference::broadcast::element_count;
+use crate::reference::conv::ConvGeometry;
+use crate::reference::window::{AxisGeometry, ShapeError, shape_bail};
+use crate::team;
+
+pub use super::pack::pack_weights;
+
+/// The packed length [`pack_weights`] gives for `g`'s weights.
+pub fn packed_len(g: &ConvGeometry) -> usize {
+    let cin_g = g.in_channels / g.group;
+    let taps: usize = g.axes.iter().map(|a| a.kernel).product();
+    if is_depthwise(g.out_channels, cin_g, g.group) {
+        taps * g.out_channels
+    } else {
+        GemmWeights::new(g.out_channels, cin_g, taps, g.group).len()
+    }
+}
+
+/// Runs the 2-D convolution `g` on NHWC `input` with `packed` weights and the fused
+/// `epilogue`; the output is NHWC.
+pub fn conv(
+    g: &ConvGeometry,
+    input: &[f32],
+    packed: &[f32],
+    epilogue: &Epilogue<'_>,
+) -> Result<Vec<f32>, ShapeError> {
+    if g.axes.len() != 2 {
+        shape_bail!("NHWC convolution is 2-D, got {} spatial axes", g.axes.len());
+    }
+    let out_len = element_count(&g.output_shape())?;
+    if input.len() != element_count(&g.input_shape())? || packed.len() != packed_len(g) {
+        shape_bail!(
+            "NHWC Conv buffers do not match input {:?} and weight {:?}",
+            g.input_shape(),
+            g.weight_shape()
+        );
+    }
+    epilogue.check(g.out_channels, out_len)?;
+    let mut out = buffers::take(out_len);
+    if out.is_empty() {
+        return Ok(out);
+    }
+    let cin_g = g.in_channels / g.group;
+    if is_depthwise(g.out_channels, cin_g, g.group) && depthwise::supports(g) {
+        depthwise::depthwise(g, input, packed, epilogue, &mut out);
+        return Ok(out);
+    }
+    let taps = g.axes.iter().map(|a| a.kernel).product();
+    let weights = GemmWeights::new(g.out_channels, cin_g, taps, g.group);
+    let matrix = OutMatrix::new(&mut out, g.out_channels);
+    let groups: Vec<GroupGemm<'_>> = (0..g.group)
+        .map(|group| GroupGemm {
+            weights,
+            panels: weights.group_panels(packed, group),
+            first_channel: group * weights.cout_g,
+            epilogue,
+            out: matrix,
+        })
+        .collect();
+    if g.axes.iter().all(is_pointwise) {
+        pointwise(g, input, &groups);
+    } else {
+        windowed(g, input, &groups);
+    }
+    Ok(out)
+}
+
+/// An axis on which the convolution reads input `i` for output `i`: no window at all.
+fn is_pointwise(a: &AxisGeometry) -> bool {
+    a.kernel == 1 && a.stride == 1 && a.pad_begin == 0 && a.pad_end == 0 && a.input == a.output
+}
+
+/// How the threads share one GEMM of `rows` positions: `parts` ranges of rows, or (for few
+/// rows) every row and `parts` ranges of panels.
+struct Split {
+    parts: usize,
+    by_rows: bool,
+    rows_per_part: usize,
+    panels_per_part: usize,
+}
+
+impl Split {
+    fn new(rows: usize, weights: &GemmWeights, groups: usize) -> Split {
+        let work = rows * weights.depth * weights.cout_g * groups;
+        let threads = threads_for(work);
+        let blocks = rows.div_ceil(block_rows(weights.depth));
+        // Panels are split within each group: with fewer panels than threads (RegNet's groups
+        // of 8 channels are one panel each), some threads would have none.
+        let by_rows = threads == 1 || blocks >= 2 * threads || weights.panels < threads;
+        Split {
+            parts: threads,
+            by_rows,
+            rows_per_part: rows.div_ceil(threads).next_multiple_of(MR),
+            panels_per_part: weights.panels.div_ceil(threads),
+        }
+    }
+
+    fn rows(&self, part: usize, rows: usize) -> Range<usize> {
+        if self.by_rows {
+            (part * self.rows_per_part).min(rows)..((part + 1) * self.rows_per_part).min(rows)
+        } else {
+            0..rows
+        }
+    }
+
+    fn panels(&self, part: usize, panels: usize) -> Range<usize> {
+        if self.by_rows {
+            0..panels
+        } else {
+            (part * self.panels_per_part).min(panels)
+                ..((part + 1) * self.panels_per_part).min(panels)
+        }
+    }
+}
+
+/// 1×1, stride 1: the GEMM's rows are the input's positions, read in place.
+fn pointwise(g: &ConvGeometry, input: &[f32], groups: &[GroupGemm<'_>]) {
+    let weights = groups[0].weights;
+    let cin_g = g.in_channels / g.group;
+    let rows = input.len() / g.in_channels;
+    let split = Split::new(rows, &weights, g.group);
+    let block = block_rows(weights.depth);
+    team::for_each_part(split.parts, |part| {
+        let (mine, panels) = (split.rows(part, rows), split.panels(part, weights.panels));
+        for m0 in mine.clone().step_by(block) {
+            let count = block.min(mine.end - m0);
+            for (group, gemm) in groups.iter().enumerate() {
+                let a = &input[m0 * g.in_channels + group * cin_g..];
+                gemm.block(a, g.in_channels, count, m0, panels.clone());
+            }
+        }
+    });
+}
+
+/// Any other window: per image, im2col rows of a block of positions, then the GEMM.
+fn windowed(g: &ConvGeometry, input: &[f32], groups: &[GroupGemm<'_>]) {
+    let weights = groups[0].weights;
+    let [h, w] = [&g.axes[0], &g.axes[1]];
+    let positions = h.output * w.output;
+    let in_image = h.input * w.input * g.in_channels;
+    let split = Split::new(positions * g.batch, &weights, g.group);
+    let block = block_rows(weights.depth);
+    let depth = weights.depth;
+    for n in 0..g.batch {
+        let image = &input[n * in_image..][..in_image];
+        let split = Split {
+            rows_per_part: positions.div_ceil(split.parts).next_multiple_of(MR),
+            ..split
+        };
+        team::for_each_part(split.parts, |part| {
+            let (mine, panels) = (
+                split.rows(part, positions),
+                split.panels(part, weights.panels),
+            );
+            for m0 in mine.clone().step_by(block) {
+                let count = block.min(mine.end - m0);
+                scratch::with_scratch(count * depth, |rows| {
+                    for (group, gemm) in groups.iter().enumerate() {
+                        im2col(g, image, group, m0..m0 + count, rows);
+                        gemm.block(rows, depth, count, n * positions + m0, panels.clone());
+                    }
+                });
+            }
+        });
+    }
+}
+
+/// im2col rows of output positions `positions` for `group`: row `m` holds, tap by tap, the
+/// group's input channels at that tap (zeros in the padding). Without groups or dilation, a
+/// kernel row's taps read adjacent positions, whose channels are one contiguous run.
+fn im2col(
+    g: &ConvGeometry,
+    image: &[f32],
+    group: usize,
+    positions: Range<usize>,
+    rows: &mut [f32],
+) {
+    let [h, w] = [&g.axes[0], &g.axes[1]];
+    let cin_g = g.in_channels / g.group;
+    let run = w.kernel * cin_g;
+    let contiguous = g.group == 1 && w.dilation == 1;
+    for (row, m) in rows.chunks_exact_mut(run * h.kernel).zip(positions) {
+        let (oy, ox) = (m / w.output, m % w.output);
+        for (ky, dst) in row.chunks_exact_mut(run).enumerate() {
+            let Some(iy) = h.input_index(oy, ky) else {
+                zero_short(dst);
+                continue;
+            };
+            let line = &image[iy * w.input * g.in_channels..][..w.input * g.in_channels];
+            if contiguous {
+                // Taps `first..end` read input columns `x0..`; the others are padding.
+                let x0 = (ox * w.stride) as isize - w.pad_begin as isize;
+                let first = (-x0).clamp(0, w.kernel as isize) as usize;
+                let end = (w.input as isize - x0).clamp(first as isize, w.kernel as isize) as usize;
+                zero_short(&mut dst[..first * cin_g]);
+                if end > first {
+                    let from = (x0 + first as isize) as usize * cin_g;
+                    copy_short(&mut dst[first * cin_g..end * cin_g], &line[from..]);
+                }
+                zero_short(&mut dst[end * cin_g..]);
+                continue;
+            }
+            for (kx, dst) in dst.chunks_exact_mut(cin_g).enumerate() {
+                match w.input_index(ox, kx) {
+                    Some(ix) => {
+                        copy_short(dst, &line[ix * g.in_channels + group * cin_g..]);
+                    }
+                    None => zero_short(dst),
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn packed_len_matches_pack_weights() {
+        use crate::reference::window::{AutoPad, WindowParams};
+        let window = WindowParams {
+            kernel: vec![3, 3],
+            strides: vec![],
+            dilations: vec![],
+            pads: vec![1, 1, 1, 1],
+            auto_pad: AutoPad::NotSet,
+            ceil_mode: false,
+        };
+        for (cin, cout, group) in [(8, 24, 1), (8, 8, 8), (12, 18, 3)] {
+            let g = ConvGeometry::new(&[1, cin, 5, 5], &[cout, cin / group, 3, 3], &window, group)
+                .unwrap();
+            let weight = vec![0.5; cout * cin / group * 9];
+            let packed = pack_weights(&weight, &g.weight_shape(), group).unwrap();
+            assert_eq!(
+                packed.len(),
+                packed_len(&g),
+                "{cin}→{cout} in {group} groups"
+            );
+        }
+    }
+}

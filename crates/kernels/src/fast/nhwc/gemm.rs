@@ -1,0 +1,258 @@
+//! The GEMM of an NHWC convolution: `out[m, c] = epilogue(Σ_k a[m, k] · w[k, c])`, where rows
+//! `m` are output positions, `a` is the input itself (1×1) or im2col rows, and `w` is one
+//! group's weights packed at load in panels of [`NR`] output channels.
+//!
+//! The kernel computes [`MR`] positions × `NR` channels in registers over the whole depth:
+//! the bias is the accumulators' starting value, each depth step broadcasts one input value
+//! per position and reads one panel row, and the finished block is stored once. A block of
+//! rows (`block_rows`) is run against every panel before the next block, so its input rows
+//! stay in L1/L2 while the panels stream; the residual and the activation are then applied to
+//! that block's output while it is still in cache.
+
+use std::ops::Range;
+
+use super::pack::{GemmWeights, NR};
+use crate::fast::activation::{Activation, apply_body};
+use crate::fast::dispatch::multiversion;
+use crate::fast::epilogue::Epilogue;
+use crate::fast::prefetch;
+
+/// Positions computed together: with `NR = 16`, 12 AVX2 accumulators, two panel vectors and a
+/// broadcast fill 15 of the 16 registers.
+pub(crate) const MR: usize = 6;
+const _: () = assert!(MR == 6, "block_tile instantiates the tile for 1 to 6 rows");
+
+/// Rows per block: the block's input rows (`rows × depth` floats) stay well inside L2.
+pub(crate) fn block_rows(depth: usize) -> usize {
+    const BLOCK_FLOATS: usize = 16 * 1024;
+    (BLOCK_FLOATS / depth.max(1)).clamp(4 * MR, 32 * MR) / MR * MR
+}
+
+/// An output matrix shared by the threads of one convolution, each writing its own rows or
+/// its own columns.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct OutMatrix {
+    ptr: *mut f32,
+    len: usize,
+    /// Elements between rows (all the output channels).
+    stride: usize,
+}
+
+// SAFETY: an `OutMatrix` is only a way to hand disjoint parts of one `&mut [f32]` to the
+// threads of a convolution, which all finish before that borrow ends (`OutMatrix::new`).
+unsafe impl Send for OutMatrix {}
+// SAFETY: as above.
+unsafe impl Sync for OutMatrix {}
+
+impl OutMatrix {
+    /// The caller keeps `out` borrowed for as long as any copy of the result is used.
+    pub(crate) fn new(out: &mut [f32], stride: usize) -> OutMatrix {
+        OutMatrix {
+            ptr: out.as_mut_ptr(),
+            len: out.len(),
+            stride,
+        }
+    }
+
+    /// Columns `cols` of row `m`.
+    ///
+    /// # Safety
+    /// No other live slice from this matrix may overlap the one returned.
+    #[allow(clippy::mut_from_ref)]
+    unsafe fn row(&self, m: usize, cols: Range<usize>) -> &mut [f32] {
+        let start = m * self.stride + cols.start;
+        assert!(
+            cols.start <= cols.end && cols.end <= self.stride && start + cols.len() <= self.len
+        );
+        // SAFETY: in bounds (checked above); exclusive by the caller's promise.
+        unsafe { std::slice::from_raw_parts_mut(self.ptr.add(start), cols.len()) }
+    }
+}
+
+/// One group's GEMM into the convolution's output.
+pub(crate) struct GroupGemm<'a> {
+    pub weights: GemmWeights,
+    /// This group's panels.
+    pub panels: &'a [f32],
+    /// The group's first output channel (its column in `out`, the bias and the residual).
+    pub first_channel: usize,
+    pub epilogue: &'a Epilogue<'a>,
+    pub out: OutMatrix,
+}
+
+impl GroupGemm<'_> {
+    /// Output rows `first_row..first_row + rows` (as many as `a` holds: rows `stride` apart,
+    /// each `depth` long), at the output channels of `panels`, then their epilogue.
+    ///
+    /// Threads calling this at the same time must use disjoint rows or disjoint panels.
+    pub(crate) fn block(
+        &self,
+        a: &[f32],
+        stride: usize,
+        rows: usize,
+        first_row: usize,
+        panels: Range<usize>,
+    ) {
+        let depth = self.weights.depth;
+        if rows == 0 || panels.is_empty() {
+            return;
+        }
+        assert!(
+            (rows - 1) * stride + depth <= a.len(),
+            "the left operand does not hold {rows} rows of {depth}"
+        );
+        let block = Block {
+            gemm: self,
+            a,
+            stride,
+            rows,
+            first_row,
+            panels,
+        };
+        run_block(&block);
+    }
+}
+
+/// One call's rows and panels.
+struct Block<'a> {
+    gemm: &'a GroupGemm<'a>,
+    a: &'a [f32],
+    stride: usize,
+    rows: usize,
+    first_row: usize,
+    panels: Range<usize>,
+}
+
+/// Panels (`depth × NR` floats each) up to this size in all are run strip by strip: each
+/// strip of rows then writes its whole output lines in order (the panels stay in L1/L2),
+/// where panel by panel it would write one line in every `cout_g / NR`, all over the block.
+const STRIP_ORDER_PANEL_FLOATS: usize = 16 * 1024;
+
+multiversion!(fn run_block(block: &Block<'_>) => run_block_body);
+
+#[inline(always)]
+fn run_block_body(block: &Block<'_>) {
+    let depth = block.gemm.weights.depth;
+    let panel_floats = block.panels.len() * depth * NR;
+    if panel_floats <= STRIP_ORDER_PANEL_FLOATS {
+        let gemm = block.gemm;
+        let cols = gemm.first_channel + block.panels.start * NR
+            ..gemm.first_channel + (block.panels.end * NR).min(gemm.weights.cout_g);
+        for s in (0..block.rows).step_by(MR) {
+            // The strip's output lines are requested now, so that their misses overlap with
+            // its arithmetic instead of stalling its stores.
+            for r in s..(s + MR).min(block.rows) {
+                let at = (block.first_row + r) * gemm.out.stride + cols.start;
+                prefetch::for_write_raw(gemm.out.ptr, gemm.out.len, at, cols.len());
+            }
+            for j in block.panels.clone() {
+                block_tile(block, s, j);
+            }
+        }
+    } else {
+        for j in block.panels.clone() {
+            for s in (0..block.rows).step_by(MR) {
+                block_tile(block, s, j);
+            }
+        }
+    }
+}
+
+/// The tile of rows `s..s + MR` (fewer at the end) and panel `j`.
+#[inline(always)]
+fn block_tile(block: &Block<'_>, s: usize, j: usize) {
+    let gemm = block.gemm;
+    let depth = gemm.weights.depth;
+    let first = j * NR;
+    let width = NR.min(gemm.weights.cout_g - first);
+    let mut bias = [0.0f32; NR];
+    if let Some(b) = gemm.epilogue.bias {
+        bias[..width].copy_from_slice(&b[gemm.first_channel + first..][..width]);
+    }
+    let panel = &gemm.panels[j * depth * NR..][..depth * NR];
+    let strip = Rows {
+        out: gemm.out,
+        first: block.first_row + s,
+        count: MR.min(block.rows - s),
+        cols: gemm.first_channel + first..gemm.first_channel + first + width,
+        residual: gemm.epilogue.residual,
+        activation: gemm.epilogue.activation,
+    };
+    let (a, stride) = (&block.a[s * block.stride..], block.stride);
+    // A panel of at most 8 channels (RegNet's groups of 8, the last panel of 24) runs on
+    // half-width tiles, which do not compute the zero half.
+    macro_rules! tiles {
+        ($w:literal) => {
+            match strip.count {
+                6 => tile::<6, $w>(a, stride, depth, panel, &bias, &strip),
+                5 => tile::<5, $w>(a, stride, depth, panel, &bias, &strip),
+                4 => tile::<4, $w>(a, stride, depth, panel, &bias, &strip),
+                3 => tile::<3, $w>(a, stride, depth, panel, &bias, &strip),
+                2 => tile::<2, $w>(a, stride, depth, panel, &bias, &strip),
+                1 => tile::<1, $w>(a, stride, depth, panel, &bias, &strip),
+                n => unreachable!("a strip has 1 to {MR} rows, not {n}"),
+            }
+        };
+    }
+    if width <= NR / 2 {
+        tiles!(8);
+    } else {
+        tiles!(16);
+    }
+}
+
+/// Where a tile's results go: columns `cols` of `count` output rows from `first`, which the
+/// calling thread alone writes.
+#[derive(Clone, Debug)]
+struct Rows<'a> {
+    out: OutMatrix,
+    first: usize,
+    count: usize,
+    cols: Range<usize>,
+    /// The epilogue's residual (the output's layout) and activation.
+    residual: Option<&'a [f32]>,
+    activation: Activation,
+}
+
+/// `R` rows × `W` channels (of the panel's `NR`): `dst[r] = bias + a[r] · panel`, over the
+/// whole depth, then the residual and the activation.
+#[inline(always)]
+fn tile<const R: usize, const W: usize>(
+    a: &[f32],
+    stride: usize,
+    depth: usize,
+    panel: &[f32],
+    bias: &[f32; NR],
+    dst: &Rows<'_>,
+) {
+    let rows: [&[f32]; R] = std::array::from_fn(|r| &a[r * stride..][..depth]);
+    let mut acc = [<[f32; W]>::try_from(&bias[..W]).unwrap(); R];
+    for (k, bk) in panel.chunks_exact(NR).enumerate().take(depth) {
+        let bk: &[f32; W] = bk[..W].try_into().unwrap();
+        // SAFETY: `k < depth`, the length of every row of `rows`. Unchecked because the
+        // bounds checks would be a third of this loop's instructions.
+        let ak: [f32; R] = std::array::from_fn(|r| unsafe { *rows[r].get_unchecked(k) });
+        for r in 0..R {
+            for l in 0..W {
+                acc[r][l] = ak[r].mul_add(bk[l], acc[r][l]);
+            }
+        }
+    }
+    // A copy: borrowing `acc` itself would keep the accumulators in memory through the loop.
+    let mut acc = std::hint::black_box(acc);
+    let width = dst.cols.len();
+    if let Some(res) = dst.residual {
+        for (r, acc) in acc.iter_mut().enumerate() {
+            let at = (dst.first + r) * dst.out.stride + dst.cols.start;
+            for (a, &v) in acc.iter_mut().zip(&res[at..][..width]) {
+                *a += v;
+            }
+        }
+    }
+    apply_body(dst.activation, acc.as_flattened_mut());
+    for (r, acc) in acc.iter().enumerate() {
+        // SAFETY: these rows and columns are this thread's (`Rows`).
+        let d = unsafe { dst.out.row(dst.first + r, dst.cols.clone()) };
+        d.copy_from_slice(&acc[..width]);
+    }
+}
