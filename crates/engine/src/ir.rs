@@ -150,11 +150,11 @@ pub enum NhwcOp {
         pool: PoolAttrs,
         count_include_pad: bool,
     },
-    /// X → the mean over positions, `[N, C, 1, 1]` (`keep_dims`) or `[N, C]`: GlobalAveragePool
-    /// and ReduceMean over H and W. Both shapes hold the same bytes in either layout.
+    /// X → the mean over positions, `[N, 1, 1, C]` (`keep_dims`, NHWC) or `[N, C]`:
+    /// GlobalAveragePool and ReduceMean over H and W.
     MeanOverPositions { keep_dims: bool },
-    /// X `[N, H, W, C]`, V `[N or 1, C, 1, 1]` → `X ∘ V` with V broadcast over the positions
-    /// (squeeze-and-excite's scale).
+    /// X `[N, H, W, C]`, V (`N × C` or `C` values: `[N or 1, C, 1, 1]`, or NHWC `[N, 1, 1, C]`)
+    /// → `X ∘ V` with V broadcast over the positions (squeeze-and-excite's scale).
     ChannelBroadcast(BinaryOp),
 }
 

@@ -384,9 +384,9 @@ fn channels_last_keeps_the_network_output_and_converts_only_at_the_edges() {
         assert_eq!(hist.get("NhwcConv"), Some(&6), "{hist:?}");
         assert_eq!(hist.get("NhwcMaxPool"), Some(&1), "{hist:?}");
         assert_eq!(hist.get("NhwcChannelBroadcast"), Some(&1), "{hist:?}");
-        // The input once; the SE scale (one position: a copy) and the Transpose's operand.
-        assert_eq!(hist.get("ToNhwc"), Some(&2), "{hist:?}");
-        assert_eq!(hist.get("ToNchw"), Some(&2), "{hist:?}");
+        // Only the input, and the Transpose's operand: squeeze-and-excite stays NHWC.
+        assert_eq!(hist.get("ToNhwc"), Some(&1), "{hist:?}");
+        assert_eq!(hist.get("ToNchw"), Some(&1), "{hist:?}");
         for gone in [
             "Conv",
             "FusedConv",

@@ -76,7 +76,7 @@ pub(super) fn eval(op: &NhwcOp, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor
         )?,
         NhwcOp::MeanOverPositions { keep_dims } => {
             let shape = if *keep_dims {
-                vec![n, c, 1, 1]
+                vec![n, 1, 1, c]
             } else {
                 vec![n, c]
             };
@@ -232,7 +232,7 @@ pub(super) fn infer(op: &NhwcOp, inputs: &[Option<&Facts>]) -> Result<Vec<Facts>
         NhwcOp::MeanOverPositions { keep_dims } => {
             let (n, c) = (xs[0].clone(), xs[3].clone());
             let shape = if *keep_dims {
-                vec![n, c, Dim::Known(1), Dim::Known(1)]
+                vec![n, Dim::Known(1), Dim::Known(1), c]
             } else {
                 vec![n, c]
             };

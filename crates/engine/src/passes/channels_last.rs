@@ -83,9 +83,9 @@ impl Walk {
                     count_include_pad: *count_include_pad,
                 }),
             ),
-            Op::GlobalAveragePool => self.mean(&node, true),
+            Op::GlobalAveragePool => self.mean(graph, &node, true),
             Op::ReduceMean { keepdims, .. } if reduces_positions(graph, &node) => {
-                self.mean(&node, *keepdims)
+                self.mean(graph, &node, *keepdims)
             }
             Op::Unary(_) | Op::Clip => self.follow(graph, &node, node.op.clone()),
             Op::Binary(b) => self.binary(graph, &node, *b),
@@ -154,15 +154,22 @@ impl Walk {
 
     /// The mean over positions of an NHWC value: its result has the same bytes in either
     /// layout, so it is produced as the NCHW original.
-    fn mean(&mut self, node: &Node, keep_dims: bool) -> Option<Node> {
+    /// The mean over the positions of an NHWC value: `[N, 1, 1, C]`, itself NHWC (what
+    /// squeeze-and-excite's convolutions read), or `[N, C]`, the same in either layout.
+    fn mean(&mut self, graph: &mut Graph, node: &Node, keep_dims: bool) -> Option<Node> {
         let x = node.inputs.first().copied().flatten()?;
         if !self.lives_nhwc.contains(&x) || node.outputs.len() != 1 {
             return None;
         }
+        let op = Op::Nhwc(NhwcOp::MeanOverPositions { keep_dims });
+        let inputs = vec![Some(self.twin[&x])];
+        if keep_dims {
+            return Some(self.with_nhwc_output(graph, node, op, inputs));
+        }
         Some(Node {
             name: node.name.clone(),
-            op: Op::Nhwc(NhwcOp::MeanOverPositions { keep_dims }),
-            inputs: vec![Some(self.twin[&x])],
+            op,
+            inputs,
             outputs: node.outputs.clone(),
         })
     }
@@ -185,7 +192,12 @@ impl Walk {
         } else {
             return None;
         };
-        let inputs = vec![Some(self.twin[&x]), Some(self.nchw(graph, v))];
+        // One value per channel has the same bytes in either layout.
+        let v = match self.twin.get(&v) {
+            Some(&twin) if self.lives_nhwc.contains(&v) => twin,
+            _ => self.nchw(graph, v),
+        };
+        let inputs = vec![Some(self.twin[&x]), Some(v)];
         let op = Op::Nhwc(NhwcOp::ChannelBroadcast(op));
         Some(self.with_nhwc_output(graph, node, op, inputs))
     }
