@@ -6,9 +6,9 @@
 //! vectorises with no index arithmetic (in NCHW each value instead covers a whole plane).
 //! Big tensors are split over threads by ranges of positions.
 
-use super::super::buffers;
-use super::super::dispatch::multiversion;
-use super::super::parallel::threads_for;
+use crate::fast::buffers;
+use crate::fast::dispatch::multiversion;
+use crate::fast::parallel::threads_for;
 use crate::reference::elementwise::BinaryKind;
 use crate::team;
 

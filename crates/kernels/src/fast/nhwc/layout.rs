@@ -17,9 +17,10 @@
 //! The output is split over threads as ranges of output lines: each range reads a band of
 //! input columns and writes one contiguous piece of the output.
 
-use super::super::buffers;
-use super::super::dispatch::{self, Level};
-use super::super::parallel::threads_for;
+use crate::fast::buffers;
+#[cfg(target_arch = "x86_64")]
+use crate::fast::dispatch::{self, Level};
+use crate::fast::parallel::threads_for;
 use crate::team;
 
 /// `[n, c, positions]` → `[n, positions, c]`, into a buffer from `buffers::take`.
