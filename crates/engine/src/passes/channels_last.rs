@@ -16,11 +16,11 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use litecnn_kernels::fast::nhwc::conv::pack_weights;
+use litecnn_kernels::fast::nhwc::conv::{pack_weights, pack_weights_owned, packed_len_of};
 
 use crate::ir::{BinaryOp, Dim, Graph, NhwcOp, Node, Op, Value, ValueId};
 use crate::ops::nhwc::to_nhwc;
-use crate::tensor::{DType, Tensor};
+use crate::tensor::{DType, Tensor, TensorData};
 
 pub fn channels_last(graph: &mut Graph) {
     let before = graph.clone();
@@ -31,6 +31,7 @@ pub fn channels_last(graph: &mut Graph) {
         nodes: Vec::with_capacity(graph.nodes.len()),
         convs: 0,
         plane_conversions: 0,
+        packing: Vec::new(),
     };
     for node in std::mem::take(&mut graph.nodes) {
         walk.node(graph, node);
@@ -43,7 +44,56 @@ pub fn channels_last(graph: &mut Graph) {
         *graph = before;
         return;
     }
+    drop(before);
     graph.nodes = walk.nodes;
+    pack_all(graph, walk.packing);
+}
+
+/// A convolution's weights to pack, once the graph is known to go channels-last.
+struct Packing {
+    packed: ValueId,
+    weight: ValueId,
+    shape: [usize; 4],
+    group: usize,
+}
+
+/// Packs every convolution's weights, dropping each original as soon as no node reads it, so
+/// that loading never holds much more than one copy of the weights.
+fn pack_all(graph: &mut Graph, packing: Vec<Packing>) {
+    let read: HashSet<ValueId> = graph
+        .nodes
+        .iter()
+        .flat_map(|n| n.inputs.iter().flatten().copied())
+        .chain(graph.outputs.iter().copied())
+        .collect();
+    // Weights shared by several convolutions stay until the last of them is packed.
+    let mut pending: HashMap<ValueId, usize> = HashMap::new();
+    for p in &packing {
+        *pending.entry(p.weight).or_default() += 1;
+    }
+    for p in packing {
+        let Some(weight) = graph.constant(p.weight).cloned() else {
+            continue;
+        };
+        let left = pending.get_mut(&p.weight).map_or(0, |n| {
+            *n -= 1;
+            *n
+        });
+        if left == 0 && !read.contains(&p.weight) {
+            graph.constants.remove(&p.weight);
+        }
+        // The walk checked the shapes (`packed_len_of`), so packing cannot fail here. The last
+        // reader of a weight packs it in its own memory.
+        let packed = match Arc::try_unwrap(weight).map(Tensor::into_data) {
+            Ok(TensorData::F32(data)) => pack_weights_owned(data, &p.shape, p.group),
+            Ok(_) => continue,
+            Err(shared) => pack_weights(shared.as_f32().unwrap_or_default(), &p.shape, p.group),
+        }
+        .unwrap_or_default();
+        if let Ok(tensor) = Tensor::from_f32(vec![packed.len()], packed) {
+            graph.constants.insert(p.packed, Arc::new(tensor));
+        }
+    }
 }
 
 /// Whole-plane layout conversions worth paying for `convs` channels-last convolutions: one
@@ -63,6 +113,7 @@ struct Walk {
     convs: usize,
     /// Conversions of values with more than one position.
     plane_conversions: usize,
+    packing: Vec<Packing>,
 }
 
 impl Walk {
@@ -119,14 +170,18 @@ impl Walk {
         shape4(graph, x)?;
         let weight = graph.constant(w)?;
         let weight_shape: [usize; 4] = weight.shape().try_into().ok()?;
-        let packed = pack_weights(weight.as_f32()?, &weight_shape, conv.group).ok()?;
+        let len = packed_len_of(weight.as_f32()?.len(), &weight_shape, conv.group).ok()?;
         let packed_id = graph.add_value(Value {
             name: format!("{}@nhwc", graph.value(w).name),
             dtype: Some(DType::F32),
-            shape: Some(vec![Dim::Known(packed.len())]),
+            shape: Some(vec![Dim::Known(len)]),
         });
-        let tensor = Tensor::from_f32(vec![packed.len()], packed).ok()?;
-        graph.constants.insert(packed_id, Arc::new(tensor));
+        self.packing.push(Packing {
+            packed: packed_id,
+            weight: w,
+            shape: weight_shape,
+            group: conv.group,
+        });
         self.convs += 1;
         let mut inputs = vec![Some(self.nhwc(graph, x)), Some(packed_id)];
         inputs.push(node.inputs.get(2).copied().flatten());

@@ -27,7 +27,7 @@ use crate::reference::conv::ConvGeometry;
 use crate::reference::window::{AxisGeometry, ShapeError, shape_bail};
 use crate::team;
 
-pub use super::pack::pack_weights;
+pub use super::pack::{pack_weights, pack_weights_owned, packed_len_of};
 
 /// The packed length [`pack_weights`] gives for `g`'s weights.
 pub fn packed_len(g: &ConvGeometry) -> usize {

@@ -52,9 +52,13 @@ impl GemmWeights {
     }
 }
 
-/// Packs ONNX convolution weights of `shape` (`[out, in / group, kh, kw]`) for
-/// [`super::conv::conv`].
-pub fn pack_weights(weight: &[f32], shape: &[usize], group: usize) -> Result<Vec<f32>, ShapeError> {
+/// The length [`pack_weights`] gives for `weight_len` values of `shape` in `group` groups, or
+/// why they cannot be packed: checked before any packing, so that a caller can decide first.
+pub fn packed_len_of(
+    weight_len: usize,
+    shape: &[usize],
+    group: usize,
+) -> Result<usize, ShapeError> {
     let &[out_channels, cin_g, kh, kw] = shape else {
         shape_bail!("NHWC convolution weights must be [out, in, kh, kw], got {shape:?}");
     };
@@ -62,12 +66,22 @@ pub fn pack_weights(weight: &[f32], shape: &[usize], group: usize) -> Result<Vec
         shape_bail!("{out_channels} output channels cannot be split into {group} groups");
     }
     let taps = kh * kw;
-    if weight.len() != out_channels * cin_g * taps {
-        shape_bail!(
-            "weights of {} values do not match shape {shape:?}",
-            weight.len()
-        );
+    if weight_len != out_channels * cin_g * taps {
+        shape_bail!("weights of {weight_len} values do not match shape {shape:?}");
     }
+    Ok(if is_depthwise(out_channels, cin_g, group) {
+        weight_len
+    } else {
+        GemmWeights::new(out_channels, cin_g, taps, group).len()
+    })
+}
+
+/// Packs ONNX convolution weights of `shape` (`[out, in / group, kh, kw]`) for
+/// [`super::conv::conv`].
+pub fn pack_weights(weight: &[f32], shape: &[usize], group: usize) -> Result<Vec<f32>, ShapeError> {
+    packed_len_of(weight.len(), shape, group)?;
+    let [out_channels, cin_g, kh, kw] = [shape[0], shape[1], shape[2], shape[3]];
+    let taps = kh * kw;
     if is_depthwise(out_channels, cin_g, group) {
         return Ok(depthwise::pack_weights(weight, out_channels, taps));
     }
@@ -78,19 +92,49 @@ pub fn pack_weights(weight: &[f32], shape: &[usize], group: usize) -> Result<Vec
         .enumerate()
     {
         for (j, panel) in group_panels.chunks_exact_mut(layout.depth * NR).enumerate() {
-            let first = j * NR;
-            for l in 0..NR.min(layout.cout_g - first) {
-                let co = g * layout.cout_g + first + l;
-                let filter = &weight[co * cin_g * taps..][..cin_g * taps];
-                for ci in 0..cin_g {
-                    for t in 0..taps {
-                        panel[(t * cin_g + ci) * NR + l] = filter[ci * taps + t];
-                    }
-                }
-            }
+            let first = g * layout.cout_g + j * NR;
+            let count = NR.min(layout.cout_g - j * NR);
+            let filters = &weight[first * layout.depth..][..count * layout.depth];
+            fill_panel(panel, filters, cin_g, taps);
         }
     }
     Ok(packed)
+}
+
+/// [`pack_weights`] reusing `weight`'s memory when it can (every group a whole number of
+/// panels: a panel then takes the place of its own 16 filters), so that packing a model's
+/// weights never holds a second copy of its largest layer.
+pub fn pack_weights_owned(
+    mut weight: Vec<f32>,
+    shape: &[usize],
+    group: usize,
+) -> Result<Vec<f32>, ShapeError> {
+    packed_len_of(weight.len(), shape, group)?;
+    let [out_channels, cin_g, kh, kw] = [shape[0], shape[1], shape[2], shape[3]];
+    let taps = kh * kw;
+    let layout = GemmWeights::new(out_channels, cin_g, taps, group);
+    if is_depthwise(out_channels, cin_g, group) || !layout.cout_g.is_multiple_of(NR) {
+        return pack_weights(&weight, shape, group);
+    }
+    let mut filters = vec![0.0f32; NR * layout.depth];
+    for block in weight.chunks_exact_mut(NR * layout.depth) {
+        filters.copy_from_slice(block);
+        fill_panel(block, &filters, cin_g, taps);
+    }
+    Ok(weight)
+}
+
+/// One panel (`depth` rows of `NR`) from up to `NR` filters of `cin_g × taps` values each
+/// (ONNX order); the channels past the filters are zero.
+fn fill_panel(panel: &mut [f32], filters: &[f32], cin_g: usize, taps: usize) {
+    panel.fill(0.0);
+    for (l, filter) in filters.chunks_exact(cin_g * taps).enumerate() {
+        for ci in 0..cin_g {
+            for t in 0..taps {
+                panel[(t * cin_g + ci) * NR + l] = filter[ci * taps + t];
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -117,6 +161,16 @@ mod tests {
             for l in 2..NR {
                 assert_eq!(packed[(4 + k) * NR + l], 0.0);
             }
+        }
+    }
+
+    #[test]
+    fn packing_in_place_gives_what_packing_a_copy_gives() {
+        for (shape, group) in [([32, 3, 3, 3], 1), ([48, 4, 1, 1], 3), ([18, 2, 1, 2], 1)] {
+            let len = shape.iter().product();
+            let weight: Vec<f32> = (0..len).map(|i| i as f32 * 0.5 - 3.0).collect();
+            let copied = pack_weights(&weight, &shape, group).unwrap();
+            assert_eq!(pack_weights_owned(weight, &shape, group).unwrap(), copied);
         }
     }
 
