@@ -99,9 +99,10 @@ fn tensorflow_style_same_padding_folds_to_pad_and_conv() {
         v["ops"]["Shape"].as_u64().unwrap() > 0,
         "the file does carry shape arithmetic"
     );
+    // The conv runs channels-last, converted at the graph's edges.
     assert_eq!(
         v["ops_after_folding"],
-        serde_json::json!({"Conv": 1, "Pad": 1})
+        serde_json::json!({"NhwcConv": 1, "Pad": 1, "ToNhwc": 1, "ToNchw": 1})
     );
     assert_eq!(v["outputs"][0]["shape"], "[N,8,16,16]");
 }
@@ -185,12 +186,12 @@ fn bench_profile_accounts_for_every_node() {
     assert_eq!(total[1], v["nodes_after_folding"].to_string());
     assert!(total[2].parse::<f64>().unwrap() > 0.0, "{text}");
     // Every node is listed once (the fixture has fewer than the 25 listed), the conv rows
-    // with their weight shapes.
+    // with their weight shapes (packed for NHWC: 16 × 3 × 3 × 3 in one panel).
     let rows: Vec<&str> = by_node.lines().skip(1).collect();
     assert_eq!(rows.len().to_string(), v["nodes_after_folding"].to_string());
     assert!(
         rows.iter()
-            .any(|r| r.contains("FusedConv") && r.contains("[16, 3, 3, 3]")),
+            .any(|r| r.contains("NhwcConv") && r.contains("[432]")),
         "{text}"
     );
 }
