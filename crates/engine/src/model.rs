@@ -56,31 +56,38 @@ pub const LAYOUT_ENV: &str = "LITECNN_LAYOUT";
 pub const KERNELS_ENV: &str = "LITECNN_KERNELS";
 
 impl ModelOptions {
-    /// The defaults, with the kernels taken from [`KERNELS_ENV`] when it is set.
+    /// The defaults, with the kernels taken from [`KERNELS_ENV`] and the layout from
+    /// [`LAYOUT_ENV`] when they are set.
     pub fn from_env() -> Result<ModelOptions, EngineError> {
-        let kernels = match std::env::var(KERNELS_ENV).as_deref() {
-            Err(_) | Ok("" | "fast") => Kernels::Fast,
-            Ok("reference") => Kernels::Reference,
-            Ok(other) => {
-                return Err(EngineError::Options(format!(
-                    "{KERNELS_ENV}={other:?}: expected \"fast\" or \"reference\""
-                )));
-            }
-        };
-        let layout = match std::env::var(LAYOUT_ENV).as_deref() {
-            Err(_) | Ok("" | "nhwc") => Layout::ChannelsLast,
-            Ok("nchw") => Layout::ChannelsFirst,
-            Ok(other) => {
-                return Err(EngineError::Options(format!(
-                    "{LAYOUT_ENV}={other:?}: expected \"nhwc\" or \"nchw\""
-                )));
-            }
-        };
+        let kernels = env_choice(
+            KERNELS_ENV,
+            ("fast", Kernels::Fast),
+            ("reference", Kernels::Reference),
+        )?;
+        let layout = env_choice(
+            LAYOUT_ENV,
+            ("nhwc", Layout::ChannelsLast),
+            ("nchw", Layout::ChannelsFirst),
+        )?;
         Ok(ModelOptions {
             kernels,
             layout,
             ..ModelOptions::default()
         })
+    }
+}
+
+/// The value of environment variable `var`: `default` when unset, empty or named, `other`
+/// when named, an error naming both otherwise.
+fn env_choice<T>(var: &str, default: (&str, T), other: (&str, T)) -> Result<T, EngineError> {
+    match std::env::var(var) {
+        Err(_) => Ok(default.1),
+        Ok(v) if v.is_empty() || v == default.0 => Ok(default.1),
+        Ok(v) if v == other.0 => Ok(other.1),
+        Ok(v) => Err(EngineError::Options(format!(
+            "{var}={v:?}: expected {:?} or {:?}",
+            default.0, other.0
+        ))),
     }
 }
 
