@@ -9,6 +9,10 @@
 //!   spinning slows everything else on a busy 2-core machine.)
 //! - One run at a time owns the helpers. A run that starts while another holds them runs on
 //!   its own thread only, rather than waiting.
+//! - A server that runs several models' runs at once can ask ([`share_cores_between_runs`])
+//!   for every op to run on its own thread whenever more than one run is under way in the
+//!   process: the cores are then busy with the other runs, and a helper would only take turns
+//!   with their threads while its run waits for the part it was descheduled in.
 //!
 //! Kernels never see the team: [`threads`] and [`for_each_part`] read the team of the run
 //! the calling thread is executing, and degrade to one thread outside a run or inside a part.
@@ -28,6 +32,41 @@ use std::time::{Duration, Instant};
 /// the single-threaded ops between two split ones (waking a parked thread costs tens of
 /// microseconds on a VM), short enough not to hold a core through a slow stretch.
 pub const SPIN_FOR: Duration = Duration::from_micros(200);
+
+/// Runs under way in this process (outermost [`ThreadTeam::run`] calls, on any team).
+static RUNS_UNDER_WAY: AtomicUsize = AtomicUsize::new(0);
+
+/// Whether a run splits its ops only while it is the one run under way in the process.
+static SHARE_CORES: AtomicBool = AtomicBool::new(false);
+
+/// From now on, an op splits over its run's team only while no other run is under way in
+/// this process; otherwise it runs on the calling thread. For servers whose concurrent
+/// requests already keep every core busy. Off by default (a benchmark or a test that runs
+/// teams side by side wants them split).
+pub fn share_cores_between_runs(share: bool) {
+    SHARE_CORES.store(share, Relaxed);
+}
+
+/// Whether another run in this process should have the cores this run's helpers would use.
+fn cores_taken_by_other_runs() -> bool {
+    SHARE_CORES.load(Relaxed) && RUNS_UNDER_WAY.load(Relaxed) > 1
+}
+
+/// Counts one run as under way until dropped.
+struct RunUnderWay;
+
+impl RunUnderWay {
+    fn start() -> RunUnderWay {
+        RUNS_UNDER_WAY.fetch_add(1, Relaxed);
+        RunUnderWay
+    }
+}
+
+impl Drop for RunUnderWay {
+    fn drop(&mut self) {
+        RUNS_UNDER_WAY.fetch_sub(1, Relaxed);
+    }
+}
 
 /// A calling thread plus `threads - 1` helper threads, for splitting one run's ops.
 pub struct ThreadTeam {
@@ -86,7 +125,11 @@ impl ThreadTeam {
     /// calls. If another run holds the helpers, or the caller is already inside a run, `f`
     /// runs on the calling thread alone.
     pub fn run<R>(&self, f: impl FnOnce() -> R) -> R {
-        if self.helpers.is_empty() || !CURRENT.get().is_null() {
+        if !CURRENT.get().is_null() {
+            return f();
+        }
+        let _counted = RunUnderWay::start();
+        if self.helpers.is_empty() || cores_taken_by_other_runs() {
             return f();
         }
         let _owner = match self.busy.try_lock() {
@@ -118,10 +161,11 @@ thread_local! {
     static CURRENT: Cell<*const Shared> = const { Cell::new(ptr::null()) };
 }
 
-/// The number of threads the current run splits an op over (1 outside a run).
+/// The number of threads the current run splits an op over (1 outside a run, and while
+/// other runs have the cores: [`share_cores_between_runs`]).
 pub fn threads() -> usize {
     let current = CURRENT.get();
-    if current.is_null() {
+    if current.is_null() || cores_taken_by_other_runs() {
         1
     } else {
         // SAFETY: CURRENT is set only while `ThreadTeam::run` borrows the team that owns it.
@@ -134,7 +178,7 @@ pub fn threads() -> usize {
 /// part is re-raised here once all of them are done.
 pub fn for_each_part<F: Fn(usize) + Sync>(parts: usize, f: F) {
     let current = CURRENT.get();
-    if current.is_null() || parts <= 1 {
+    if current.is_null() || parts <= 1 || cores_taken_by_other_runs() {
         (0..parts).for_each(f);
         return;
     }

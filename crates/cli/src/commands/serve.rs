@@ -35,6 +35,9 @@ pub fn serve(args: &ServeArgs) -> anyhow::Result<()> {
     if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
         litecnn_kernels::allocator::limit_arenas(SERVER_MALLOC_ARENAS);
     }
+    // Concurrent requests keep every core busy on their own; a run splits its ops only while
+    // it is alone (a single client still gets both cores).
+    litecnn_kernels::team::share_cores_between_runs(true);
     let store = args.store.clone().or_else(default_store);
     let deploys = DeployCounter::default();
     let live = LiveMetrics::default();
