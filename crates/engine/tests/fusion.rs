@@ -452,14 +452,18 @@ fn an_expansion_fuses_into_the_depthwise_that_alone_reads_it() {
     // Not fused: this expansion is also a graph output.
     let wide = net.conv(projected, 8, 16, 1, 1, 1);
     let wide_dw = net.conv(wide, 16, 16, 5, 1, 16);
-    net.b.graph.outputs = vec![wide_dw, wide];
+    // Not fused: a 1→1 convolution's weights are packed as a depthwise one's.
+    let one = net.conv(x, 8, 1, 3, 1, 1);
+    let one = net.conv(one, 1, 1, 1, 1, 1);
+    let one_dw = net.conv(one, 1, 1, 3, 2, 1);
+    net.b.graph.outputs = vec![wide_dw, wide, one_dw];
     let input = values(vec![2, 8, 13, 11], 9);
     let (want, _) = run(net.b.graph.clone(), Kernels::Reference, &input);
     for threads in [1, 2] {
         let model = channels_last_model(net.b.graph.clone(), Layout::ChannelsLast, threads);
         let hist = stats::op_histogram(model.graph());
         assert_eq!(hist.get("NhwcExpandDepthwise"), Some(&1), "{hist:?}");
-        assert_eq!(hist.get("NhwcConv"), Some(&3), "{hist:?}");
+        assert_eq!(hist.get("NhwcConv"), Some(&6), "{hist:?}");
         assert_close(&model.run(vec![input.clone()]).unwrap(), &want);
     }
 }

@@ -86,7 +86,9 @@ fn expand_stage(node: &Node) -> Option<ConvStage> {
     let stage = nhwc_conv(node)?;
     let w = &stage.conv.window;
     let ones = |v: &[usize]| v.iter().all(|&d| d == 1);
+    // A 1→1 convolution's weights are packed as a depthwise one's, not as GEMM panels.
     let pointwise = stage.weight_shape[2..] == [1, 1]
+        && stage.weight_shape[..2] != [1, 1]
         && stage.conv.group == 1
         && ones(&w.strides)
         && ones(&w.dilations)

@@ -5,8 +5,9 @@
 //! - One input and one output channel per group: [`depthwise`].
 //! - 1×1, stride 1, no padding: every position's input channels already are a GEMM row, so the
 //!   GEMM reads the input in place, all images as one matrix.
-//! - Anything else: im2col rows of a block of positions (each tap's input channels copied
-//!   side by side, zeros for padding) into a per-thread buffer, then the GEMM.
+//! - Anything else: the GEMM reads each position's window in place from the input, padded
+//!   once with zeros where the windows need it (`padded.rs`): a kernel row's taps are one run
+//!   of adjacent channels (with groups or dilation, a tap's channels are), so no im2col copy.
 //!
 //! Threads share blocks of positions when there are enough of them; a small plane (7×7 is 49
 //! positions) splits its output channels instead, so that each thread streams only its part
@@ -15,13 +16,12 @@
 use std::ops::Range;
 
 use super::depthwise;
-use super::gemm::{GroupGemm, MR, OutMatrix, block_rows};
+use super::gemm::{GroupGemm, Left, MAX_BLOCK_ROWS, MR, OutMatrix, block_rows};
 use super::pack::{GemmWeights, is_depthwise};
+use super::padded::pad_images;
 use crate::fast::buffers;
 use crate::fast::epilogue::Epilogue;
 use crate::fast::parallel::threads_for;
-use crate::fast::scratch;
-use crate::fast::short_copy::{copy_short, zero_short};
 use crate::reference::broadcast::element_count;
 use crate::reference::conv::ConvGeometry;
 use crate::reference::window::{AxisGeometry, ShapeError, shape_bail};
@@ -156,84 +156,67 @@ fn pointwise(g: &ConvGeometry, input: &[f32], groups: &[GroupGemm<'_>]) {
     });
 }
 
-/// Any other window: per image, im2col rows of a block of positions, then the GEMM.
+/// Any other window: the GEMM reads each position's window from the padded image, a kernel
+/// row (or, with groups or dilation, a tap) at a time.
 fn windowed(g: &ConvGeometry, input: &[f32], groups: &[GroupGemm<'_>]) {
     let weights = groups[0].weights;
     let [h, w] = [&g.axes[0], &g.axes[1]];
+    let (cin, cin_g) = (g.in_channels, g.in_channels / g.group);
+    let padded = pad_images(g, input);
+    let line = padded.width * cin;
+    // Each group's window, as offsets from the window's first element in the packed depth's
+    // order (tap by tap, a tap's channels together): one run per kernel row when a row's
+    // taps are adjacent positions of one channel run.
+    let contiguous = g.group == 1 && w.dilation == 1;
+    let segment_len = if contiguous { w.kernel * cin } else { cin_g };
+    let segments: Vec<usize> = (0..g.group)
+        .flat_map(|group| {
+            (0..h.kernel).flat_map(move |ky| {
+                let taps = if contiguous { 1 } else { w.kernel };
+                (0..taps)
+                    .map(move |kx| ky * h.dilation * line + kx * w.dilation * cin + group * cin_g)
+            })
+        })
+        .collect();
+    let per_group = segments.len() / g.group;
     let positions = h.output * w.output;
-    let in_image = h.input * w.input * g.in_channels;
     let split = Split::new(positions * g.batch, &weights, g.group);
+    let split = Split {
+        rows_per_part: positions.div_ceil(split.parts).next_multiple_of(MR),
+        ..split
+    };
     let block = block_rows(weights.depth);
-    let depth = weights.depth;
     for n in 0..g.batch {
-        let image = &input[n * in_image..][..in_image];
-        let split = Split {
-            rows_per_part: positions.div_ceil(split.parts).next_multiple_of(MR),
-            ..split
-        };
+        let image = n * padded.image_len(cin);
         team::for_each_part(split.parts, |part| {
             let (mine, panels) = (
                 split.rows(part, positions),
                 split.panels(part, weights.panels),
             );
+            let mut starts = [0usize; MAX_BLOCK_ROWS];
             for m0 in mine.clone().step_by(block) {
                 let count = block.min(mine.end - m0);
-                scratch::with_scratch(count * depth, |rows| {
-                    for (group, gemm) in groups.iter().enumerate() {
-                        im2col(g, image, group, m0..m0 + count, rows);
-                        gemm.block(rows, depth, count, n * positions + m0, panels.clone());
+                let (mut oy, mut ox) = (m0 / w.output, m0 % w.output);
+                for start in &mut starts[..count] {
+                    *start = image + oy * h.stride * line + ox * w.stride * cin;
+                    ox += 1;
+                    if ox == w.output {
+                        (oy, ox) = (oy + 1, 0);
                     }
-                });
+                }
+                for (gemm, segments) in groups.iter().zip(segments.chunks_exact(per_group)) {
+                    let left = Left {
+                        a: &padded.data,
+                        starts: &starts[..count],
+                        segments,
+                        segment_len,
+                    };
+                    gemm.rows(&left, n * positions + m0, panels.clone());
+                }
             }
         });
     }
-}
-
-/// im2col rows of output positions `positions` for `group`: row `m` holds, tap by tap, the
-/// group's input channels at that tap (zeros in the padding). Without groups or dilation, a
-/// kernel row's taps read adjacent positions, whose channels are one contiguous run.
-fn im2col(
-    g: &ConvGeometry,
-    image: &[f32],
-    group: usize,
-    positions: Range<usize>,
-    rows: &mut [f32],
-) {
-    let [h, w] = [&g.axes[0], &g.axes[1]];
-    let cin_g = g.in_channels / g.group;
-    let run = w.kernel * cin_g;
-    let contiguous = g.group == 1 && w.dilation == 1;
-    for (row, m) in rows.chunks_exact_mut(run * h.kernel).zip(positions) {
-        let (oy, ox) = (m / w.output, m % w.output);
-        for (ky, dst) in row.chunks_exact_mut(run).enumerate() {
-            let Some(iy) = h.input_index(oy, ky) else {
-                zero_short(dst);
-                continue;
-            };
-            let line = &image[iy * w.input * g.in_channels..][..w.input * g.in_channels];
-            if contiguous {
-                // Taps `first..end` read input columns `x0..`; the others are padding.
-                let x0 = (ox * w.stride) as isize - w.pad_begin as isize;
-                let first = (-x0).clamp(0, w.kernel as isize) as usize;
-                let end = (w.input as isize - x0).clamp(first as isize, w.kernel as isize) as usize;
-                zero_short(&mut dst[..first * cin_g]);
-                if end > first {
-                    let from = (x0 + first as isize) as usize * cin_g;
-                    copy_short(&mut dst[first * cin_g..end * cin_g], &line[from..]);
-                }
-                zero_short(&mut dst[end * cin_g..]);
-                continue;
-            }
-            for (kx, dst) in dst.chunks_exact_mut(cin_g).enumerate() {
-                match w.input_index(ox, kx) {
-                    Some(ix) => {
-                        copy_short(dst, &line[ix * g.in_channels + group * cin_g..]);
-                    }
-                    None => zero_short(dst),
-                }
-            }
-        }
-    }
+    padded.recycle();
 }
 
 #[cfg(test)]

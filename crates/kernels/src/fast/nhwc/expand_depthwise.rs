@@ -14,7 +14,7 @@
 
 use super::depthwise;
 use super::gemm::{GroupGemm, OutMatrix, block_rows};
-use super::pack::GemmWeights;
+use super::pack::{GemmWeights, is_depthwise};
 use crate::fast::buffers;
 use crate::fast::epilogue::Epilogue;
 use crate::fast::parallel::threads_for;
@@ -81,8 +81,10 @@ pub fn expand_depthwise(
 }
 
 fn check(expand: &ConvGeometry, depthwise: &ConvGeometry) -> Result<(), ShapeError> {
+    // A 1→1 expansion is packed as a depthwise convolution, not as GEMM panels.
     let pointwise = expand.axes.len() == 2
         && expand.group == 1
+        && !is_depthwise(expand.out_channels, expand.in_channels, 1)
         && expand
             .axes
             .iter()

@@ -25,8 +25,11 @@ const _: () = assert!(MR == 6, "block_tile instantiates the tile for 1 to 6 rows
 /// Rows per block: the block's input rows (`rows × depth` floats) stay well inside L2.
 pub(crate) fn block_rows(depth: usize) -> usize {
     const BLOCK_FLOATS: usize = 16 * 1024;
-    (BLOCK_FLOATS / depth.max(1)).clamp(4 * MR, 32 * MR) / MR * MR
+    (BLOCK_FLOATS / depth.max(1)).clamp(4 * MR, MAX_BLOCK_ROWS) / MR * MR
 }
+
+/// The most rows [`block_rows`] gives.
+pub(crate) const MAX_BLOCK_ROWS: usize = 32 * MR;
 
 /// An output matrix shared by the threads of one convolution, each writing its own rows or
 /// its own columns.
@@ -80,8 +83,25 @@ pub(crate) struct GroupGemm<'a> {
     pub out: OutMatrix,
 }
 
+/// A block's rows of the left operand, read where they are: row `r` is, segment after segment,
+/// `a[starts[r] + segments[i]..][..segment_len]` (`segments.len() × segment_len` = the depth).
+/// One segment per row for a matrix (1×1 convolutions, the expansion of a fused block); for a
+/// window over a padded NHWC image, one per kernel row (its taps' channels are adjacent) or
+/// per tap, so no im2col copy is made.
+#[derive(Clone, Copy)]
+pub(crate) struct Left<'a> {
+    pub a: &'a [f32],
+    pub starts: &'a [usize],
+    /// Offsets from a row's start, in the order of the packed depth.
+    pub segments: &'a [usize],
+    pub segment_len: usize,
+}
+
+/// Rows a [`GroupGemm::block`] call builds the starts of at a time (on the stack).
+const STARTS_AT_ONCE: usize = MAX_BLOCK_ROWS;
+
 impl GroupGemm<'_> {
-    /// Output rows `first_row..first_row + rows` (as many as `a` holds: rows `stride` apart,
+    /// Output rows `first_row..first_row + rows` from the matrix `a` (rows `stride` apart,
     /// each `depth` long), at the output channels of `panels`, then their epilogue.
     ///
     /// Threads calling this at the same time must use disjoint rows or disjoint panels.
@@ -93,19 +113,45 @@ impl GroupGemm<'_> {
         first_row: usize,
         panels: Range<usize>,
     ) {
+        let mut starts = [0usize; STARTS_AT_ONCE];
+        for r0 in (0..rows).step_by(STARTS_AT_ONCE) {
+            let count = STARTS_AT_ONCE.min(rows - r0);
+            for (r, start) in starts[..count].iter_mut().enumerate() {
+                *start = (r0 + r) * stride;
+            }
+            let left = Left {
+                a,
+                starts: &starts[..count],
+                segments: &[0],
+                segment_len: self.weights.depth,
+            };
+            self.rows(&left, first_row + r0, panels.clone());
+        }
+    }
+
+    /// Output rows `first_row..` (one per start of `left`), at the output channels of
+    /// `panels`, then their epilogue. The same sharing rule as [`GroupGemm::block`].
+    pub(crate) fn rows(&self, left: &Left<'_>, first_row: usize, panels: Range<usize>) {
         let depth = self.weights.depth;
-        if rows == 0 || panels.is_empty() {
+        if left.starts.is_empty() || panels.is_empty() {
             return;
         }
+        // Every read of the tiles below lies inside `a`: checked here, once per block.
+        let span = left
+            .segments
+            .iter()
+            .max()
+            .map_or(0, |&last| last + left.segment_len);
+        let furthest = left.starts.iter().max().map_or(0, |&s| s + span);
         assert!(
-            (rows - 1) * stride + depth <= a.len(),
-            "the left operand does not hold {rows} rows of {depth}"
+            left.segments.len() * left.segment_len == depth && furthest <= left.a.len(),
+            "the left operand does not hold {} rows of {depth}",
+            left.starts.len()
         );
         let block = Block {
             gemm: self,
-            a,
-            stride,
-            rows,
+            left: *left,
+            rows: left.starts.len(),
             first_row,
             panels,
         };
@@ -116,8 +162,7 @@ impl GroupGemm<'_> {
 /// One call's rows and panels.
 struct Block<'a> {
     gemm: &'a GroupGemm<'a>,
-    a: &'a [f32],
-    stride: usize,
+    left: Left<'a>,
     rows: usize,
     first_row: usize,
     panels: Range<usize>,
@@ -178,18 +223,18 @@ fn block_tile(block: &Block<'_>, s: usize, j: usize) {
         residual: gemm.epilogue.residual,
         activation: gemm.epilogue.activation,
     };
-    let (a, stride) = (&block.a[s * block.stride..], block.stride);
+    let left = &block.left;
     // A panel of at most 8 channels (RegNet's groups of 8, the last panel of 24) runs on
     // half-width tiles, which do not compute the zero half.
     macro_rules! tiles {
         ($w:literal) => {
             match strip.count {
-                6 => tile::<6, $w>(a, stride, depth, panel, &bias, &strip),
-                5 => tile::<5, $w>(a, stride, depth, panel, &bias, &strip),
-                4 => tile::<4, $w>(a, stride, depth, panel, &bias, &strip),
-                3 => tile::<3, $w>(a, stride, depth, panel, &bias, &strip),
-                2 => tile::<2, $w>(a, stride, depth, panel, &bias, &strip),
-                1 => tile::<1, $w>(a, stride, depth, panel, &bias, &strip),
+                6 => tile::<6, $w>(left, s, panel, &bias, &strip),
+                5 => tile::<5, $w>(left, s, panel, &bias, &strip),
+                4 => tile::<4, $w>(left, s, panel, &bias, &strip),
+                3 => tile::<3, $w>(left, s, panel, &bias, &strip),
+                2 => tile::<2, $w>(left, s, panel, &bias, &strip),
+                1 => tile::<1, $w>(left, s, panel, &bias, &strip),
                 n => unreachable!("a strip has 1 to {MR} rows, not {n}"),
             }
         };
@@ -214,27 +259,36 @@ struct Rows<'a> {
     activation: Activation,
 }
 
-/// `R` rows × `W` channels (of the panel's `NR`): `dst[r] = bias + a[r] · panel`, over the
-/// whole depth, then the residual and the activation.
+/// `R` rows × `W` channels (of the panel's `NR`): `dst[r] = bias + left row (first + r) · panel`,
+/// over the whole depth, then the residual and the activation.
 #[inline(always)]
 fn tile<const R: usize, const W: usize>(
-    a: &[f32],
-    stride: usize,
-    depth: usize,
+    left: &Left<'_>,
+    first: usize,
     panel: &[f32],
     bias: &[f32; NR],
     dst: &Rows<'_>,
 ) {
-    let rows: [&[f32]; R] = std::array::from_fn(|r| &a[r * stride..][..depth]);
+    let starts: [usize; R] = std::array::from_fn(|r| left.starts[first + r]);
     let mut acc = [<[f32; W]>::try_from(&bias[..W]).unwrap(); R];
-    for (k, bk) in panel.chunks_exact(NR).enumerate().take(depth) {
-        let bk: &[f32; W] = bk[..W].try_into().unwrap();
-        // SAFETY: `k < depth`, the length of every row of `rows`. Unchecked because the
-        // bounds checks would be a third of this loop's instructions.
-        let ak: [f32; R] = std::array::from_fn(|r| unsafe { *rows[r].get_unchecked(k) });
-        for r in 0..R {
-            for l in 0..W {
-                acc[r][l] = ak[r].mul_add(bk[l], acc[r][l]);
+    let len = left.segment_len;
+    for (i, &segment) in left.segments.iter().enumerate() {
+        let rows: [&[f32]; R] = std::array::from_fn(|r| {
+            let at = starts[r] + segment;
+            // SAFETY: `GroupGemm::rows` checked that every start plus every segment plus the
+            // segment's length lies inside `a`.
+            unsafe { left.a.get_unchecked(at..at + len) }
+        });
+        let panel = &panel[i * len * NR..][..len * NR];
+        for (k, bk) in panel.chunks_exact(NR).enumerate() {
+            let bk: &[f32; W] = bk[..W].try_into().unwrap();
+            // SAFETY: `k < len`, the length of every row of `rows`. Unchecked because the
+            // bounds checks would be a third of this loop's instructions.
+            let ak: [f32; R] = std::array::from_fn(|r| unsafe { *rows[r].get_unchecked(k) });
+            for r in 0..R {
+                for l in 0..W {
+                    acc[r][l] = ak[r].mul_add(bk[l], acc[r][l]);
+                }
             }
         }
     }

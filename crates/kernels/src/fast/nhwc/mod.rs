@@ -28,4 +28,5 @@ pub mod expand_depthwise;
 mod gemm;
 pub mod layout;
 pub mod pack;
+mod padded;
 pub mod pool;
