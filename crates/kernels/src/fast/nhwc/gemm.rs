@@ -307,6 +307,10 @@ fn tile<const R: usize, const W: usize>(
     for (r, acc) in acc.iter().enumerate() {
         // SAFETY: these rows and columns are this thread's (`Rows`).
         let d = unsafe { dst.out.row(dst.first + r, dst.cols.clone()) };
-        d.copy_from_slice(&acc[..width]);
+        // A whole tile row is a fixed-size copy (vector stores); a `memcpy` call otherwise.
+        match <&mut [f32; W]>::try_from(&mut *d) {
+            Ok(d) => *d = *acc,
+            Err(_) => d.copy_from_slice(&acc[..width]),
+        }
     }
 }
