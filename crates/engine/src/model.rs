@@ -229,11 +229,16 @@ impl Model {
                 slots[id.index()] = Some(Arc::new(t));
             }
             for id in node.inputs.iter().flatten() {
-                if self.last_use[id.index()] == step
-                    && let Some(done) = slots[id.index()].take()
-                    && let Some(slot) = buffer_of[id.index()]
-                {
+                if self.last_use[id.index()] != step {
+                    continue;
+                }
+                let Some(done) = slots[id.index()].take() else {
+                    continue;
+                };
+                if let Some(slot) = buffer_of[id.index()] {
                     recycle(done, slot);
+                } else if self.graph.inputs.contains(id) {
+                    recycle_input(done);
                 }
             }
         }
@@ -273,6 +278,22 @@ fn recycle(tensor: Arc<Tensor>, slot: Slot) {
     {
         buffers::give_to_slot(data, slot);
     }
+}
+
+/// Keeps a graph input's buffer for the next [`input_buffer`] on this thread: a server that
+/// preprocesses each request's input on the thread that runs it then reuses one buffer.
+fn recycle_input(tensor: Arc<Tensor>) {
+    if let Ok(tensor) = Arc::try_unwrap(tensor)
+        && let TensorData::F32(data) = tensor.into_data()
+    {
+        buffers::give(data);
+    }
+}
+
+/// A buffer of `len` floats for a model input, made from one a finished run on this thread
+/// handed back when it could (its contents are unspecified: write every element).
+pub fn input_buffer(len: usize) -> Vec<f32> {
+    buffers::take(len)
 }
 
 fn thread_team(threads: usize) -> Result<ThreadTeam, EngineError> {

@@ -173,7 +173,10 @@ impl LoadedModel {
         let image = litecnn_vision::decode(bytes, limits)?;
         let decode = t.elapsed().as_secs_f64();
         let t = Instant::now();
-        let input = litecnn_vision::preprocess(&image, &self.bundle.manifest().preprocess)?;
+        let input = litecnn_vision::preprocess(&image, &self.bundle.manifest().preprocess);
+        // The decoded pixels' buffer serves the next request on this worker.
+        litecnn_vision::recycle(image);
+        let input = input?;
         let preprocess = t.elapsed().as_secs_f64();
         let t = Instant::now();
         let scores = predict::run_scores(&self.model, input, self.output)

@@ -13,6 +13,7 @@ use crate::error::ImageError;
 use crate::exif::{exif_orientation, xmp_orientation};
 use crate::image::RgbImage;
 use crate::orient::apply_orientation;
+use crate::pixel_buffers;
 
 /// Decodes a JPEG whose header was already checked against the pixel limit.
 pub(crate) fn decode_jpeg(bytes: &[u8]) -> Result<RgbImage, ImageError> {
@@ -23,7 +24,15 @@ pub(crate) fn decode_jpeg(bytes: &[u8]) -> Result<RgbImage, ImageError> {
         .set_max_width(usize::from(u16::MAX))
         .set_max_height(usize::from(u16::MAX));
     let mut decoder = JpegDecoder::new_with_options(ZCursor::new(bytes), options);
-    let pixels = decoder.decode().map_err(|e| decode_failed(&e))?;
+    decoder.decode_headers().map_err(|e| decode_failed(&e))?;
+    let size = decoder
+        .output_buffer_size()
+        .ok_or_else(|| ImageError::DecodeFailed("JPEG without dimensions".into()))?;
+    let mut pixels = pixel_buffers::take(size);
+    if let Err(e) = decoder.decode_into(&mut pixels) {
+        pixel_buffers::give(pixels);
+        return Err(decode_failed(&e));
+    }
     let (width, height) = decoder
         .dimensions()
         .ok_or_else(|| ImageError::DecodeFailed("JPEG without dimensions".into()))?;

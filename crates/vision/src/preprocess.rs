@@ -2,12 +2,13 @@
 //! it on a PIL image: `Resize(resize_shorter)`, `CenterCrop(center_crop)`, `ToTensor()`,
 //! `Normalize(mean, std)` (DESIGN §7).
 
-use litecnn_engine::Tensor;
+use litecnn_engine::{Tensor, input_buffer};
 
 use crate::crop::center_span;
 use crate::error::ImageError;
 use crate::image::RgbImage;
 use crate::normalize::write_normalized;
+use crate::pixel_buffers;
 use crate::preprocess_spec::PreprocessSpec;
 use crate::resize::{resize_region, resized_size};
 
@@ -24,12 +25,12 @@ pub fn preprocess_batch<'a>(
     spec.validate()?;
     let [h, w] = spec.center_crop.map(|s| s as usize);
     let per_image = 3 * h * w;
-    let mut data = Vec::new();
-    let mut n = 0;
-    for image in images {
-        data.resize(data.len() + per_image, 0.0);
-        preprocess_into(image, spec, &mut data[n * per_image..])?;
-        n += 1;
+    let images: Vec<&RgbImage> = images.into_iter().collect();
+    let n = images.len();
+    // The buffer the last run on this thread handed back, when it fits.
+    let mut data = input_buffer(n * per_image);
+    for (image, out) in images.into_iter().zip(data.chunks_exact_mut(per_image)) {
+        preprocess_into(image, spec, out)?;
     }
     Tensor::from_f32(vec![n, 3, h, w], data)
         .map_err(|e| ImageError::Preprocess(format!("building the input tensor: {e}")))
@@ -54,5 +55,6 @@ fn preprocess_into(
         spec.std,
         out,
     );
+    pixel_buffers::recycle(patch);
     Ok(())
 }

@@ -13,6 +13,7 @@ use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer
 use crate::crop::Span;
 use crate::error::ImageError;
 use crate::image::RgbImage;
+use crate::pixel_buffers;
 
 /// `(width, height)` after torchvision `Resize(shorter)`. Integer product first, then one
 /// division, as Python evaluates `size * long / short`; wide enough for any declared image.
@@ -48,7 +49,9 @@ pub(crate) fn resize_region(
     .map_err(|e| fail(&e))?;
     let (left, width) = source_window(image.width(), resized.0, x);
     let (top, height) = source_window(image.height(), resized.1, y);
-    let mut dst = Image::new(x.len, y.len, PixelType::U8x3);
+    let len = x.len as usize * y.len as usize * 3;
+    let mut dst = Image::from_vec_u8(x.len, y.len, pixel_buffers::take(len), PixelType::U8x3)
+        .map_err(|e| fail(&e))?;
     let options = ResizeOptions::new()
         .resize_alg(ResizeAlg::Convolution(FilterType::Bilinear))
         .crop(left, top, width, height);
