@@ -286,14 +286,14 @@ fn recycle_input(tensor: Arc<Tensor>) {
     if let Ok(tensor) = Arc::try_unwrap(tensor)
         && let TensorData::F32(data) = tensor.into_data()
     {
-        buffers::give(data);
+        buffers::give_input(data);
     }
 }
 
 /// A buffer of `len` floats for a model input, made from one a finished run on this thread
 /// handed back when it could (its contents are unspecified: write every element).
 pub fn input_buffer(len: usize) -> Vec<f32> {
-    buffers::take(len)
+    buffers::take_input(len)
 }
 
 fn thread_team(threads: usize) -> Result<ThreadTeam, EngineError> {

@@ -268,20 +268,20 @@ fn warm_runs_reuse_the_planned_buffers_and_keep_nothing_more_than_the_input() {
     // A run happens on the calling thread, which keeps the buffers.
     buffers::clear();
     let want = a.run(vec![input.clone()]).unwrap();
-    // Kept besides the plan: the input's buffer, for the next input made with `input_buffer`,
-    // and the padded copy a windowed convolution reads (here no larger than the input).
+    // Kept besides the plan: the input's buffer, for the next input made with `input_buffer`.
     let input_bytes = input.len() * size_of::<f32>();
     let kept = buffers::kept_capacity() * size_of::<f32>();
     assert!(
-        input_bytes < kept && kept <= planned + 2 * input_bytes,
-        "kept {kept} of {planned} + 2 x {input_bytes} bytes"
+        input_bytes < kept && kept <= planned + input_bytes,
+        "kept {kept} of {planned} + {input_bytes} bytes"
     );
     let reused = litecnn_engine::input_buffer(input.len());
-    assert!(
-        buffers::kept_capacity() * size_of::<f32>() <= kept - input_bytes,
-        "an input buffer is made from a kept one"
+    assert_eq!(
+        buffers::kept_capacity() * size_of::<f32>(),
+        kept - input_bytes,
+        "the input buffer is the one the run kept"
     );
-    buffers::give(reused);
+    buffers::give_input(reused);
     for round in 0..3 {
         assert_eq!(a.run(vec![input.clone()]).unwrap(), want, "round {round}");
         let now = buffers::kept_capacity() * size_of::<f32>();

@@ -44,6 +44,8 @@ struct Kept {
 
 thread_local! {
     static FREE: RefCell<Vec<Kept>> = const { RefCell::new(Vec::new()) };
+    /// The spare model-input buffer (`give_input`).
+    static INPUT: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
     /// The slot the next [`take`] on this thread is for, until a `take` consumes it.
     static OUTPUT_SLOT: Cell<Option<Slot>> = const { Cell::new(None) };
 }
@@ -129,17 +131,43 @@ pub fn give_to_slot(buf: Vec<f32>, slot: Slot) {
     });
 }
 
-/// Elements of capacity this thread keeps, planned or not (for tests and memory accounting).
+/// Keeps `buf` as this thread's spare model-input buffer, apart from the output buffers (an
+/// output take would otherwise reuse a large input buffer for a small output and free it).
+pub fn give_input(buf: Vec<f32>) {
+    INPUT.with(|input| {
+        if let Ok(mut input) = input.try_borrow_mut() {
+            *input = buf;
+        }
+    });
+}
+
+/// A buffer of `len` elements for a model input: the one [`give_input`] kept when it holds
+/// `len` (contents unspecified), else a new zeroed one.
+pub fn take_input(len: usize) -> Vec<f32> {
+    let kept = INPUT.with(|input| input.try_borrow_mut().map(|mut b| std::mem::take(&mut *b)));
+    match kept {
+        Ok(mut buf) if buf.capacity() >= len => {
+            buf.resize(len, 0.0);
+            buf
+        }
+        _ => vec![0.0; len],
+    }
+}
+
+/// Elements of capacity this thread keeps, planned or not, inputs included (for tests and
+/// memory accounting).
 pub fn kept_capacity() -> usize {
-    FREE.with(|free| {
+    let outputs = FREE.with(|free| {
         free.try_borrow()
             .map_or(0, |free| free.iter().map(|k| k.buf.capacity()).sum())
-    })
+    });
+    outputs + INPUT.with(|input| input.try_borrow().map_or(0, |b| b.capacity()))
 }
 
 /// Drops every buffer kept for this thread (after a model is done, or in tests).
 pub fn clear() {
     with_free(Vec::clear);
+    give_input(Vec::new());
 }
 
 fn with_free(f: impl FnOnce(&mut Vec<Kept>)) {

@@ -18,7 +18,7 @@ use std::ops::Range;
 use super::depthwise;
 use super::gemm::{GroupGemm, Left, MAX_BLOCK_ROWS, MR, OutMatrix, block_rows};
 use super::pack::{GemmWeights, is_depthwise};
-use super::padded::pad_images;
+use super::padded::{PaddedImages, with_padded_images};
 use crate::fast::buffers;
 use crate::fast::epilogue::Epilogue;
 use crate::fast::parallel::threads_for;
@@ -159,10 +159,14 @@ fn pointwise(g: &ConvGeometry, input: &[f32], groups: &[GroupGemm<'_>]) {
 /// Any other window: the GEMM reads each position's window from the padded image, a kernel
 /// row (or, with groups or dilation, a tap) at a time.
 fn windowed(g: &ConvGeometry, input: &[f32], groups: &[GroupGemm<'_>]) {
+    with_padded_images(g, input, |padded| windowed_on(g, padded, groups));
+}
+
+/// [`windowed`] on the padded images.
+fn windowed_on(g: &ConvGeometry, padded: &PaddedImages<'_>, groups: &[GroupGemm<'_>]) {
     let weights = groups[0].weights;
     let [h, w] = [&g.axes[0], &g.axes[1]];
     let (cin, cin_g) = (g.in_channels, g.in_channels / g.group);
-    let padded = pad_images(g, input);
     let line = padded.width * cin;
     // Each group's window, as offsets from the window's first element in the packed depth's
     // order (tap by tap, a tap's channels together): one run per kernel row when a row's
@@ -206,7 +210,7 @@ fn windowed(g: &ConvGeometry, input: &[f32], groups: &[GroupGemm<'_>]) {
                 }
                 for (gemm, segments) in groups.iter().zip(segments.chunks_exact(per_group)) {
                     let left = Left {
-                        a: &padded.data,
+                        a: padded.data,
                         starts: &starts[..count],
                         segments,
                         segment_len,
@@ -216,7 +220,6 @@ fn windowed(g: &ConvGeometry, input: &[f32], groups: &[GroupGemm<'_>]) {
             }
         });
     }
-    padded.recycle();
 }
 
 #[cfg(test)]

@@ -2,15 +2,13 @@
 //! of every window reads memory and the GEMM can read its rows straight from the image (no
 //! im2col copy, no per-tap bounds). One copy of the input, against im2col's one copy per tap.
 
-use std::borrow::Cow;
-
-use crate::fast::buffers;
+use crate::fast::scratch;
 use crate::reference::conv::ConvGeometry;
 use crate::reference::window::AxisGeometry;
 
 /// The images of a convolution's input, padded where its windows need it.
 pub(crate) struct PaddedImages<'a> {
-    pub data: Cow<'a, [f32]>,
+    pub data: &'a [f32],
     /// Padded rows and columns per image.
     pub height: usize,
     pub width: usize,
@@ -21,13 +19,6 @@ impl PaddedImages<'_> {
     pub fn image_len(&self, channels: usize) -> usize {
         self.height * self.width * channels
     }
-
-    /// Hands an owned copy back for the next convolution on this thread.
-    pub fn recycle(self) {
-        if let Cow::Owned(buf) = self.data {
-            buffers::give(buf);
-        }
-    }
 }
 
 /// Rows (or columns) the windows of `axis` span, counting the padding before the input: the
@@ -37,42 +28,49 @@ fn padded_extent(axis: &AxisGeometry) -> usize {
     (axis.pad_begin + axis.input + axis.pad_end).max(reach)
 }
 
-/// `input` (NHWC, `g`'s shape) with `g`'s padding around each image: borrowed when no window
-/// reaches outside the input. `g` has two spatial axes and at least one output position.
-pub(crate) fn pad_images<'a>(g: &ConvGeometry, input: &'a [f32]) -> PaddedImages<'a> {
+/// Runs `f` on `input` (NHWC, `g`'s shape) with `g`'s padding around each image: the input
+/// itself when no window reaches outside it, else a copy in this thread's scratch buffer (one
+/// buffer, as large as the largest padded input, serves every convolution on the thread).
+/// `g` has two spatial axes and at least one output position.
+pub(crate) fn with_padded_images<R>(
+    g: &ConvGeometry,
+    input: &[f32],
+    f: impl FnOnce(&PaddedImages<'_>) -> R,
+) -> R {
     let [h, w] = [&g.axes[0], &g.axes[1]];
     let (height, width) = (padded_extent(h), padded_extent(w));
     if h.pad_begin == 0 && w.pad_begin == 0 && height == h.input && width == w.input {
-        return PaddedImages {
-            data: Cow::Borrowed(input),
+        return f(&PaddedImages {
+            data: input,
             height,
             width,
-        };
+        });
     }
     let c = g.in_channels;
     let (line, padded_line) = (w.input * c, width * c);
     let (before, after) = (w.pad_begin * c, padded_line - line - w.pad_begin * c);
-    let mut data = buffers::take(g.batch * height * padded_line);
-    let images = data.chunks_exact_mut(height * padded_line);
-    for (padded, image) in images.zip(input.chunks_exact(h.input * line)) {
-        let (top, rest) = padded.split_at_mut(h.pad_begin * padded_line);
-        let (middle, bottom) = rest.split_at_mut(h.input * padded_line);
-        top.fill(0.0);
-        bottom.fill(0.0);
-        for (dst, src) in middle
-            .chunks_exact_mut(padded_line)
-            .zip(image.chunks_exact(line))
-        {
-            dst[..before].fill(0.0);
-            dst[before..before + line].copy_from_slice(src);
-            dst[padded_line - after..].fill(0.0);
+    scratch::with_scratch(g.batch * height * padded_line, |data| {
+        let images = data.chunks_exact_mut(height * padded_line);
+        for (padded, image) in images.zip(input.chunks_exact(h.input * line)) {
+            let (top, rest) = padded.split_at_mut(h.pad_begin * padded_line);
+            let (middle, bottom) = rest.split_at_mut(h.input * padded_line);
+            top.fill(0.0);
+            bottom.fill(0.0);
+            for (dst, src) in middle
+                .chunks_exact_mut(padded_line)
+                .zip(image.chunks_exact(line))
+            {
+                dst[..before].fill(0.0);
+                dst[before..before + line].copy_from_slice(src);
+                dst[padded_line - after..].fill(0.0);
+            }
         }
-    }
-    PaddedImages {
-        data: Cow::Owned(data),
-        height,
-        width,
-    }
+        f(&PaddedImages {
+            data,
+            height,
+            width,
+        })
+    })
 }
 
 #[cfg(test)]
@@ -103,10 +101,11 @@ mod tests {
         // A 2x3 single-channel image, padded 1 above and left, 2 below and right.
         let g = geometry([2, 3], 3, 1, [1, 1, 2, 2]);
         let image = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
-        let padded = pad_images(&g, &image);
-        assert_eq!((padded.height, padded.width), (5, 6));
+        let (dims, data) =
+            with_padded_images(&g, &image, |p| ((p.height, p.width), p.data.to_vec()));
+        assert_eq!(dims, (5, 6));
         #[rustfmt::skip]
-        assert_eq!(&*padded.data, &[
+        assert_eq!(data, [
             0.0, 0.0, 0.0, 0.0, 0.0, 0.0,
             0.0, 1.0, 2.0, 3.0, 0.0, 0.0,
             0.0, 4.0, 5.0, 6.0, 0.0, 0.0,
@@ -119,8 +118,7 @@ mod tests {
     fn an_unpadded_convolution_reads_its_input_in_place() {
         let g = geometry([4, 4], 2, 2, [0; 4]);
         let image = [7.0; 16];
-        let padded = pad_images(&g, &image);
-        assert!(matches!(padded.data, Cow::Borrowed(_)));
-        assert_eq!((padded.height, padded.width), (4, 4));
+        let in_place = with_padded_images(&g, &image, |p| (p.data.as_ptr(), p.height, p.width));
+        assert_eq!(in_place, (image.as_ptr(), 4, 4));
     }
 }
