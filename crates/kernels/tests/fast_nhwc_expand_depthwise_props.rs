@@ -2,7 +2,8 @@
 //! against the reference: a 1×1 convolution with its bias and activation, then a depthwise
 //! convolution with its own, on random shapes: batches, odd channel counts, kernels 1 to 5,
 //! strides, dilations and uneven padding, planes wider than one band of rows (so that bands
-//! reuse the rows they share) and a residual on the result; also on two threads.
+//! reuse the rows they share) and a residual on the result; also on two threads, over rows
+//! and (on a small plane) over channels.
 
 mod common;
 
@@ -137,6 +138,28 @@ proptest! {
         let team = ThreadTeam::new(2).unwrap();
         let c = Case { h: c.h + 40, w: c.w + 40, cin: c.cin + 16, channels: c.channels + 40, ..c };
         check(&c, act, act, true, true, seed, Some(&team))?;
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(16))]
+
+    /// Two threads on a small plane with many channels (MobileNet's 7×7 stages): enough work
+    /// to split and too few positions to split by rows, so the threads share the expansion's
+    /// channels and then the depthwise's rows.
+    #[test]
+    fn a_small_plane_on_two_threads_splits_the_channels_and_matches_reference(
+        hw in (2..10usize, 2..10usize), cin in 96..160usize, channels in 480..700usize,
+        kernel in prop_oneof![Just(3usize), Just(5usize)], stride in 1..3usize,
+        act in activation(), residual: bool, seed in any::<u64>()
+    ) {
+        let team = ThreadTeam::new(2).unwrap();
+        let pad = kernel / 2;
+        let c = Case {
+            batch: 1, cin, channels, h: hw.0, w: hw.1, kernel, stride, dilation: 1,
+            pads: [pad; 4],
+        };
+        check(&c, act, act, true, residual, seed, Some(&team))?;
     }
 }
 

@@ -9,19 +9,15 @@
 //!   once with zeros where the windows need it (`padded.rs`): a kernel row's taps are one run
 //!   of adjacent channels (with groups or dilation, a tap's channels are), so no im2col copy.
 //!
-//! Threads share blocks of positions when there are enough of them; a small plane (7×7 is 49
-//! positions) splits its output channels instead, so that each thread streams only its part
-//! of the weights, which at that size are the larger operand.
-
-use std::ops::Range;
+//! Threads share blocks of positions, or on a small plane the output channels ([`Split`]).
 
 use super::depthwise;
 use super::gemm::{GroupGemm, Left, MAX_BLOCK_ROWS, MR, OutMatrix, block_rows};
 use super::pack::{GemmWeights, is_depthwise};
 use super::padded::{PaddedImages, with_padded_images};
+use super::split::Split;
 use crate::fast::buffers;
 use crate::fast::epilogue::Epilogue;
-use crate::fast::parallel::threads_for;
 use crate::reference::broadcast::element_count;
 use crate::reference::conv::ConvGeometry;
 use crate::reference::window::{AxisGeometry, ShapeError, shape_bail};
@@ -92,49 +88,6 @@ pub fn conv(
 /// An axis on which the convolution reads input `i` for output `i`: no window at all.
 fn is_pointwise(a: &AxisGeometry) -> bool {
     a.kernel == 1 && a.stride == 1 && a.pad_begin == 0 && a.pad_end == 0 && a.input == a.output
-}
-
-/// How the threads share one GEMM of `rows` positions: `parts` ranges of rows, or (for few
-/// rows) every row and `parts` ranges of panels.
-struct Split {
-    parts: usize,
-    by_rows: bool,
-    rows_per_part: usize,
-    panels_per_part: usize,
-}
-
-impl Split {
-    fn new(rows: usize, weights: &GemmWeights, groups: usize) -> Split {
-        let work = rows * weights.depth * weights.cout_g * groups;
-        let threads = threads_for(work);
-        let blocks = rows.div_ceil(block_rows(weights.depth));
-        // Panels are split within each group: with fewer panels than threads (RegNet's groups
-        // of 8 channels are one panel each), some threads would have none.
-        let by_rows = threads == 1 || blocks >= 2 * threads || weights.panels < threads;
-        Split {
-            parts: threads,
-            by_rows,
-            rows_per_part: rows.div_ceil(threads).next_multiple_of(MR),
-            panels_per_part: weights.panels.div_ceil(threads),
-        }
-    }
-
-    fn rows(&self, part: usize, rows: usize) -> Range<usize> {
-        if self.by_rows {
-            (part * self.rows_per_part).min(rows)..((part + 1) * self.rows_per_part).min(rows)
-        } else {
-            0..rows
-        }
-    }
-
-    fn panels(&self, part: usize, panels: usize) -> Range<usize> {
-        if self.by_rows {
-            0..panels
-        } else {
-            (part * self.panels_per_part).min(panels)
-                ..((part + 1) * self.panels_per_part).min(panels)
-        }
-    }
 }
 
 /// 1×1, stride 1: the GEMM's rows are the input's positions, read in place.

@@ -11,10 +11,15 @@
 //!
 //! Threads share the output rows (counted over all images); each computes the input rows its
 //! own output rows need, so the overlap at the boundary between two threads is computed twice.
+//! On a small plane (the 7×7 and 14×14 stages) that overlap would be most of the rows, and
+//! every thread would stream all of the expansion's weights, so there the threads split the
+//! expansion's output channels instead ([`Split`]), into one buffer of the whole expanded
+//! plane (a few hundred KB at those sizes), and then the depthwise's output rows.
 
 use super::depthwise;
 use super::gemm::{GroupGemm, OutMatrix, block_rows};
 use super::pack::{GemmWeights, is_depthwise};
+use super::split::Split;
 use crate::fast::buffers;
 use crate::fast::epilogue::Epilogue;
 use crate::fast::parallel::threads_for;
@@ -68,10 +73,13 @@ pub fn expand_depthwise(
     };
     let out_row = job.w.output * depthwise.out_channels;
     let rows = depthwise.batch * job.h.output;
-    let work = expand.batch
-        * expand.axes.iter().map(|a| a.input).product::<usize>()
-        * expand.in_channels
-        * expand.out_channels;
+    let positions = expand.batch * expand.axes.iter().map(|a| a.input).product::<usize>();
+    let work = positions * expand.in_channels * expand.out_channels;
+    let split = Split::new(positions, &job.expand_weights, 1);
+    if !split.by_rows {
+        job.by_channels(depthwise, &split, positions, &mut out);
+        return Ok(out);
+    }
     let threads = threads_for(work).min(rows);
     let per_part = rows.div_ceil(threads.max(1));
     team::for_each_chunk_mut(&mut out, per_part * out_row, |part, out| {
@@ -186,6 +194,43 @@ impl Job<'_> {
         let input = &buffer[..(hi - lo) * in_row];
         depthwise::band_rows(band_h, *w, input, self.depthwise_packed, &epilogue, out);
         (lo, hi, n)
+    }
+
+    /// Every output row, the threads sharing the expansion's channels (`split`) and then the
+    /// depthwise's rows, through a buffer of the whole expanded input.
+    fn by_channels(
+        &self,
+        depthwise: &ConvGeometry,
+        split: &Split,
+        positions: usize,
+        out: &mut [f32],
+    ) {
+        let (cin, channels) = (self.expand.in_channels, self.expand.out_channels);
+        let weights = self.expand_weights;
+        scratch::with_scratch(positions * channels, |expanded| {
+            let gemm = GroupGemm {
+                weights,
+                panels: self.expand_packed,
+                first_channel: 0,
+                epilogue: self.expand_epilogue,
+                out: OutMatrix::new(expanded, channels),
+            };
+            let block = block_rows(cin);
+            team::for_each_part(split.parts, |part| {
+                let panels = split.panels(part, weights.panels);
+                for m0 in (0..positions).step_by(block) {
+                    let count = block.min(positions - m0);
+                    gemm.block(&self.input[m0 * cin..], cin, count, m0, panels.clone());
+                }
+            });
+            depthwise::depthwise(
+                depthwise,
+                expanded,
+                self.depthwise_packed,
+                self.depthwise_epilogue,
+                out,
+            );
+        });
     }
 
     /// The expansion of input rows `rows` of image `n`, into `buffer` from `at`.

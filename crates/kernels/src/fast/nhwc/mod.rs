@@ -30,3 +30,4 @@ pub mod layout;
 pub mod pack;
 mod padded;
 pub mod pool;
+mod split;
