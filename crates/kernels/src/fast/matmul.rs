@@ -3,6 +3,7 @@
 
 use super::dispatch::multiversion;
 use super::parallel::threads_for;
+use super::prefetch;
 use crate::reference::window::{ShapeError, shape_bail};
 use crate::team;
 
@@ -196,7 +197,13 @@ fn row_times_columns(out: &mut [f32], x: &[f32], b: &[f32], col_stride: usize, a
     for (block, o) in (&mut blocks).enumerate() {
         let columns: [&[f32]; COLUMNS] = std::array::from_fn(|c| column(block * COLUMNS + c));
         let mut lanes = [[0.0f32; LANES]; COLUMNS];
+        let next = (block + 1) * COLUMNS * col_stride;
         for (i, xv) in x.chunks_exact(LANES).enumerate() {
+            if i % 2 == 0 {
+                for c in 0..COLUMNS {
+                    prefetch::for_read(b, next + c * col_stride + i * LANES);
+                }
+            }
             // Spelled out per column: as a loop, the compiler vectorises across the columns.
             fma_lanes(&mut lanes[0], xv, &columns[0][i * LANES..][..LANES]);
             fma_lanes(&mut lanes[1], xv, &columns[1][i * LANES..][..LANES]);
