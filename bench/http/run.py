@@ -4,12 +4,14 @@ A benchmark, never a test (DESIGN section 8: "HTTP /predict, JPEG, concurrency 8
 requests/s of FastAPI + ONNX Runtime; p99 <= 2x p50"; "server memory: resident <= 15 MB + the
 model's weight bytes").
 
-    python bench/http/run.py [--bin BINARY] [--duration 10] [--models demo,mobilenet]
+    python bench/http/run.py [--bin BINARY] [--duration 10] [--rounds 3] [--models demo,mobilenet]
 
 Both servers get the same bundle and the same JPEG (a 451x300 photo from scikit-image), posted
 as a raw image/jpeg body by wrk (tests/wrk/predict.lua) at concurrency 1, 8 and 32. The servers
 run side by side for the whole run and take turns (the order flips at each concurrency), so a
-noisy neighbour hurts both alike. Both get 2 inference threads. Peak resident memory is VmHWM of
+noisy neighbour hurts both alike; the whole sweep runs `--rounds` times, and each cell reports
+the round with the most requests/s (on a shared VM one server's throughput swings by 1.5x
+from minute to minute). Both get 2 inference threads. Peak resident memory is VmHWM of
 each server process over the whole run of that model.
 
 Models: `demo` (the built-in Fashion-MNIST bundle, 64x64 input) and `mobilenet` (torchvision
@@ -146,7 +148,9 @@ def wrk(port: int, connections: int, seconds: int, jpeg: Path) -> dict:
     }
 
 
-def bench_model(model: str, bundle: Path, binary: str, jpeg: Path, seconds: int) -> list[dict]:
+def bench_model(
+    model: str, bundle: Path, binary: str, jpeg: Path, seconds: int, rounds: int
+) -> list[dict]:
     ports = {"litecnn": free_port(), "fastapi": free_port()}
     litecnn = [binary, "serve", "--model", str(bundle), "--host", "127.0.0.1"]
     fastapi = [sys.executable, str(HERE / "fastapi_server.py"), str(bundle)]
@@ -160,15 +164,20 @@ def bench_model(model: str, bundle: Path, binary: str, jpeg: Path, seconds: int)
         for name in procs:
             wrk(ports[name], 1, 2, jpeg)  # warm-up
         order = list(procs)
-        for connections in CONCURRENCY:
-            for name in order:
-                result = wrk(ports[name], connections, seconds, jpeg)
-                rows.append({"model": model, "server": name, "c": connections, **result})
-                print(f"  {model} {name} c={connections}: {result}", file=sys.stderr)
-            order.reverse()
+        best: dict[tuple[str, int], dict] = {}
+        for _ in range(rounds):
+            for connections in CONCURRENCY:
+                for name in order:
+                    result = wrk(ports[name], connections, seconds, jpeg)
+                    print(f"  {model} {name} c={connections}: {result}", file=sys.stderr)
+                    key = (name, connections)
+                    if key not in best or result["rps"] > best[key]["rps"]:
+                        best[key] = result
+                order.reverse()
         rss = {name: peak_rss_mb(proc.pid) for name, proc in procs.items()}
-    for row in rows:
-        row["rss"] = rss[row["server"]]
+    for (name, connections), result in best.items():
+        rows.append({"model": model, "server": name, "c": connections, **result})
+        rows[-1]["rss"] = rss[name]
     return rows
 
 
@@ -189,6 +198,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--bin", default=str(ROOT / "target/release/litecnn"))
     ap.add_argument("--duration", type=int, default=10, help="seconds per measurement")
+    ap.add_argument("--rounds", type=int, default=3, help="sweeps; each cell keeps its best")
     ap.add_argument("--models", default="demo,mobilenet")
     args = ap.parse_args()
     if shutil.which("wrk") is None:
@@ -201,11 +211,16 @@ def main() -> None:
     load_before = os.getloadavg()
     rows = []
     for model in args.models.split(","):
-        rows += bench_model(model, bundles[model](), args.bin, jpeg, args.duration)
+        rows += bench_model(model, bundles[model](), args.bin, jpeg, args.duration, args.rounds)
     print(table(rows))
+    for model in args.models.split(","):
+        rps = {r["server"]: r["rps"] for r in rows if r["model"] == model and r["c"] == 8}
+        ratio = rps["litecnn"] / rps["fastapi"]
+        print(f"{model}: litecnn / fastapi req/s at concurrency 8 = {ratio:.2f}")
     print(
         f"\n{os.cpu_count()} CPUs; load average before {load_before[0]:.2f}, "
-        f"after {os.getloadavg()[0]:.2f}; {args.duration} s per cell; wrk keep-alive connections"
+        f"after {os.getloadavg()[0]:.2f}; {args.duration} s per cell, "
+        f"best of {args.rounds} rounds; wrk keep-alive connections"
     )
 
 
