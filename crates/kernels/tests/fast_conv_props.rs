@@ -122,6 +122,25 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(32))]
+
+    /// Planes tall and wide enough in channels that the windowed GEMM pads its input in
+    /// several bands of rows (about 32K floats each), with groups, strides, dilations, uneven
+    /// pads, and a batch of two.
+    #[test]
+    fn tall_windowed_conv_pads_band_by_band_and_matches_reference(
+        case in conv_case_2d(
+            (1..3usize, 1..3usize, 16..48usize, 1..20usize, 40..90usize, 8..30usize),
+            1..6,
+            || Just(AutoPad::NotSet),
+        ),
+        act in activation(), bias: bool, residual: bool, seed in any::<u64>()
+    ) {
+        check_case(case, act, bias, residual, seed)?;
+    }
+}
+
 /// The depthwise shapes of mobile networks (3×3 and 5×5 taps, the unrolled paths), on planes
 /// wide enough for several vector blocks per row, with strides, dilations and uneven pads.
 fn mobile_depthwise_case() -> impl Strategy<Value = ConvCase> {

@@ -6,15 +6,16 @@
 //! - 1×1, stride 1, no padding: every position's input channels already are a GEMM row, so the
 //!   GEMM reads the input in place, all images as one matrix.
 //! - Anything else: the GEMM reads each position's window in place from the input, padded
-//!   once with zeros where the windows need it (`padded.rs`): a kernel row's taps are one run
-//!   of adjacent channels (with groups or dilation, a tap's channels are), so no im2col copy.
+//!   with zeros where the windows need it a band of rows at a time (`padded.rs`): a kernel
+//!   row's taps are one run of adjacent channels (with groups or dilation, a tap's channels
+//!   are), so no im2col copy.
 //!
 //! Threads share blocks of positions, or on a small plane the output channels ([`Split`]).
 
 use super::depthwise;
 use super::gemm::{GroupGemm, Left, MAX_BLOCK_ROWS, MR, OutMatrix, block_rows};
 use super::pack::{GemmWeights, is_depthwise};
-use super::padded::{PaddedImages, with_padded_images};
+use super::padded::{band_output_rows, padded_extent, rows_read, with_padded_rows};
 use super::split::Split;
 use crate::fast::buffers;
 use crate::fast::epilogue::Epilogue;
@@ -109,18 +110,13 @@ fn pointwise(g: &ConvGeometry, input: &[f32], groups: &[GroupGemm<'_>]) {
     });
 }
 
-/// Any other window: the GEMM reads each position's window from the padded image, a kernel
-/// row (or, with groups or dilation, a tap) at a time.
+/// Any other window: the GEMM reads each position's window from a band of padded rows, a
+/// kernel row (or, with groups or dilation, a tap) at a time.
 fn windowed(g: &ConvGeometry, input: &[f32], groups: &[GroupGemm<'_>]) {
-    with_padded_images(g, input, |padded| windowed_on(g, padded, groups));
-}
-
-/// [`windowed`] on the padded images.
-fn windowed_on(g: &ConvGeometry, padded: &PaddedImages<'_>, groups: &[GroupGemm<'_>]) {
     let weights = groups[0].weights;
     let [h, w] = [&g.axes[0], &g.axes[1]];
     let (cin, cin_g) = (g.in_channels, g.in_channels / g.group);
-    let line = padded.width * cin;
+    let line = padded_extent(w) * cin;
     // Each group's window, as offsets from the window's first element in the packed depth's
     // order (tap by tap, a tap's channels together): one run per kernel row when a row's
     // taps are adjacent positions of one channel run.
@@ -143,33 +139,47 @@ fn windowed_on(g: &ConvGeometry, padded: &PaddedImages<'_>, groups: &[GroupGemm<
         ..split
     };
     let block = block_rows(weights.depth);
-    for n in 0..g.batch {
-        let image = n * padded.image_len(cin);
+    let band_rows = band_output_rows(g, line);
+    let image_len = h.input * w.input * cin;
+    for (n, image) in input.chunks_exact(image_len).enumerate() {
         team::for_each_part(split.parts, |part| {
             let (mine, panels) = (
                 split.rows(part, positions),
                 split.panels(part, weights.panels),
             );
-            let mut starts = [0usize; MAX_BLOCK_ROWS];
-            for m0 in mine.clone().step_by(block) {
-                let count = block.min(mine.end - m0);
-                let (mut oy, mut ox) = (m0 / w.output, m0 % w.output);
-                for start in &mut starts[..count] {
-                    *start = image + oy * h.stride * line + ox * w.stride * cin;
-                    ox += 1;
-                    if ox == w.output {
-                        (oy, ox) = (oy + 1, 0);
+            if mine.is_empty() {
+                return;
+            }
+            let out_rows = mine.start / w.output..(mine.end - 1) / w.output + 1;
+            for oy0 in out_rows.clone().step_by(band_rows) {
+                let band = oy0..(oy0 + band_rows).min(out_rows.end);
+                let band_positions =
+                    (band.start * w.output).max(mine.start)..(band.end * w.output).min(mine.end);
+                let rows = rows_read(g, &band);
+                with_padded_rows(g, image, rows.clone(), |padded| {
+                    let mut starts = [0usize; MAX_BLOCK_ROWS];
+                    for m0 in band_positions.clone().step_by(block) {
+                        let count = block.min(band_positions.end - m0);
+                        let (mut oy, mut ox) = (m0 / w.output, m0 % w.output);
+                        for start in &mut starts[..count] {
+                            *start = (oy * h.stride - rows.start) * line + ox * w.stride * cin;
+                            ox += 1;
+                            if ox == w.output {
+                                (oy, ox) = (oy + 1, 0);
+                            }
+                        }
+                        for (gemm, segments) in groups.iter().zip(segments.chunks_exact(per_group))
+                        {
+                            let left = Left {
+                                a: padded,
+                                starts: &starts[..count],
+                                segments,
+                                segment_len,
+                            };
+                            gemm.rows(&left, n * positions + m0, panels.clone());
+                        }
                     }
-                }
-                for (gemm, segments) in groups.iter().zip(segments.chunks_exact(per_group)) {
-                    let left = Left {
-                        a: padded.data,
-                        starts: &starts[..count],
-                        segments,
-                        segment_len,
-                    };
-                    gemm.rows(&left, n * positions + m0, panels.clone());
-                }
+                });
             }
         });
     }
