@@ -135,6 +135,9 @@ pub enum NhwcOp {
         conv: ConvAttrs,
         weight_shape: [usize; 4],
         activation: Activation,
+        /// X is NCHW (the model's input image, read by the first convolution without a
+        /// transpose of its own); the output and the residual are NHWC all the same.
+        input_nchw: bool,
     },
     /// X, packed W1, [B1], packed W2, [B2], [residual] → the depthwise convolution `depthwise`
     /// of the 1×1 convolution `expand` of X, each with its activation (and the residual added

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 
 use common::Builder;
 use litecnn_engine::ir::{
-    AutoPad, BinaryOp, ConvAttrs, Dim, Graph, Op, PoolAttrs, UnaryOp, ValueId, Window,
+    AutoPad, BinaryOp, ConvAttrs, Dim, Graph, NhwcOp, Op, PoolAttrs, UnaryOp, ValueId, Window,
 };
 use litecnn_engine::{Kernels, Layout, Model, ModelOptions, Tensor, passes, stats};
 
@@ -396,9 +396,21 @@ fn channels_last_keeps_the_network_output_and_converts_only_at_the_edges() {
         assert_eq!(hist.get("NhwcConv"), Some(&6), "{hist:?}");
         assert_eq!(hist.get("NhwcMaxPool"), Some(&1), "{hist:?}");
         assert_eq!(hist.get("NhwcChannelBroadcast"), Some(&1), "{hist:?}");
-        // Only the input, and the Transpose's operand: squeeze-and-excite stays NHWC.
-        assert_eq!(hist.get("ToNhwc"), Some(&1), "{hist:?}");
+        // The stem reads the NCHW input itself, and only the Transpose's operand goes back to
+        // NCHW: squeeze-and-excite stays NHWC.
+        assert_eq!(hist.get("ToNhwc"), None, "{hist:?}");
         assert_eq!(hist.get("ToNchw"), Some(&1), "{hist:?}");
+        let stem = &model.graph().nodes[0];
+        assert!(
+            matches!(
+                stem.op,
+                Op::Nhwc(NhwcOp::Conv {
+                    input_nchw: true,
+                    ..
+                })
+            ) && stem.inputs[0] == Some(model.graph().inputs[0]),
+            "{stem:?}"
+        );
         for gone in [
             "Conv",
             "FusedConv",

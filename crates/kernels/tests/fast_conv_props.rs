@@ -141,6 +141,65 @@ proptest! {
     }
 }
 
+/// A network's first convolution reading the NCHW input image (`ImageLayout::Nchw`): few
+/// channels, any window; a 1×1 or depthwise one is refused.
+fn check_nchw_input(
+    (input, weight, window, group): ConvCase,
+    act: Activation,
+    bias: bool,
+    residual: bool,
+    seed: u64,
+) -> Result<(), TestCaseError> {
+    use fast::nhwc::conv::{ImageLayout, conv_on, pack_weights, reads_nchw};
+    let Ok(g) = ConvGeometry::new(&input, &weight, &window, group) else {
+        return Ok(());
+    };
+    let d = ConvData::new(&g, seed);
+    let e = d.epilogue(bias, residual, act);
+    let want = reference_conv(&g, &d.x, &d.w, &e);
+    let residual = e.residual.map(|r| to_nhwc(r, g.batch, g.out_channels));
+    let e = Epilogue {
+        residual: residual.as_deref(),
+        ..e
+    };
+    let packed = pack_weights(&d.w, &g.weight_shape(), g.group).unwrap();
+    let got = conv_on(&g, ImageLayout::Nchw, &d.x, &packed, &e);
+    if !reads_nchw(&g) {
+        prop_assert!(got.is_err());
+        return Ok(());
+    }
+    assert_close(&to_nchw(&got.unwrap(), g.batch, g.out_channels), &want)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(100))]
+
+    #[test]
+    fn a_windowed_conv_reads_nchw_input_and_matches_reference(
+        case in conv_case_2d(
+            (1..3usize, 1..3usize, 1..5usize, 1..20usize, 1..40usize, 1..40usize),
+            1..6,
+            || Just(AutoPad::NotSet),
+        ),
+        act in activation(), bias: bool, residual: bool, seed in any::<u64>()
+    ) {
+        check_nchw_input(case, act, bias, residual, seed)?;
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(8))]
+
+    /// A 224² image's three planes: several bands of rows.
+    #[test]
+    fn a_stem_reads_a_large_nchw_image_band_by_band(
+        stride in 1..3usize, pad in 0..3usize, act in activation(), seed in any::<u64>()
+    ) {
+        let window = window_2d([3, 3], [stride; 2], [1; 2], [pad; 4], AutoPad::NotSet);
+        check_nchw_input(([1, 3, 224, 224], [16, 3, 3, 3], window, 1), act, true, false, seed)?;
+    }
+}
+
 /// The depthwise shapes of mobile networks (3×3 and 5×5 taps, the unrolled paths), on planes
 /// wide enough for several vector blocks per row, with strides, dilations and uneven pads.
 fn mobile_depthwise_case() -> impl Strategy<Value = ConvCase> {

@@ -5,6 +5,7 @@
 //! answer back, and evaluation builds the original's geometry from the NCHW view of the shape.
 
 use litecnn_kernels::fast::nhwc;
+use litecnn_kernels::fast::nhwc::conv::ImageLayout;
 use litecnn_kernels::reference::conv::ConvGeometry;
 use litecnn_kernels::reference::pool::{PoolGeometry, PoolKind};
 
@@ -58,7 +59,23 @@ pub(super) fn eval(op: &NhwcOp, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor
             conv,
             weight_shape,
             activation,
-        } => eval_conv(conv, weight_shape, *activation, x.shape(), xv, inputs)?,
+            input_nchw,
+        } => {
+            let layout = if *input_nchw {
+                ImageLayout::Nchw
+            } else {
+                ImageLayout::Nhwc
+            };
+            eval_conv(
+                conv,
+                weight_shape,
+                *activation,
+                layout,
+                x.shape(),
+                xv,
+                inputs,
+            )?
+        }
         NhwcOp::ExpandDepthwise { expand, depthwise } => {
             eval_expand_depthwise(expand, depthwise, x.shape(), xv, inputs)?
         }
@@ -101,13 +118,18 @@ fn eval_conv(
     conv: &ConvAttrs,
     weight_shape: &[usize; 4],
     activation: Activation,
+    layout: ImageLayout,
     shape: &[usize],
     xv: &[f32],
     inputs: &[Option<&Tensor>],
 ) -> Result<Tensor, OpError> {
     let (_, packed) = f32_input(inputs, 1, "W")?;
+    let nchw = match layout {
+        ImageLayout::Nchw => shape.to_vec(),
+        ImageLayout::Nhwc => to_nchw(shape),
+    };
     let g = ConvGeometry::new(
-        &to_nchw(shape),
+        &nchw,
         weight_shape,
         &window_params(&conv.window, false),
         conv.group,
@@ -119,7 +141,7 @@ fn eval_conv(
         residual,
         activation,
     };
-    let y = nhwc::conv::conv(&g, xv, packed, &epilogue)?;
+    let y = nhwc::conv::conv_on(&g, layout, xv, packed, &epilogue)?;
     f32_tensor(to_nhwc(&g.output_shape()), y)
 }
 
@@ -207,13 +229,21 @@ pub(super) fn infer(op: &NhwcOp, inputs: &[Option<&Facts>]) -> Result<Vec<Facts>
         NhwcOp::FromNchw => vec![Facts::new(DType::F32, to_nhwc(xs))],
         NhwcOp::ToNchw => vec![nchw],
         NhwcOp::Conv {
-            conv, weight_shape, ..
+            conv,
+            weight_shape,
+            input_nchw,
+            ..
         } => {
             let w = Facts::new(
                 DType::F32,
                 weight_shape.iter().map(|&d| Dim::Known(d)).collect(),
             );
-            permuted(infer_conv(conv, &[Some(&nchw), Some(&w)])?)
+            let x = if *input_nchw {
+                Facts::new(DType::F32, xs.clone())
+            } else {
+                nchw
+            };
+            permuted(infer_conv(conv, &[Some(&x), Some(&w)])?)
         }
         NhwcOp::ExpandDepthwise { expand, depthwise } => {
             let stage = |stage: &ConvStage, x: &Facts| -> Result<Vec<Facts>, OpError> {

@@ -192,6 +192,7 @@ impl Walk {
             conv: conv.clone(),
             weight_shape,
             activation,
+            input_nchw: false,
         });
         Some(self.with_nhwc_output(graph, node, op, inputs))
     }

@@ -61,6 +61,7 @@ fn nhwc_conv(node: &Node) -> Option<ConvStage> {
         conv,
         weight_shape,
         activation,
+        input_nchw: false,
     }) = &node.op
     else {
         return None;

@@ -11,8 +11,10 @@
 //!    weights packed for the NHWC kernels (fast kernels, unless the options keep NCHW).
 //! 5. [`fuse_expand_depthwise`] — joins a channels-last 1×1 convolution and the depthwise
 //!    convolution that alone reads it, so the expanded tensor is computed a band at a time.
-//! 6. [`remove_dead_nodes`] — drops nodes no graph output depends on, and unused constants
-//!    (such as the weights BatchNorm folding replaced).
+//! 6. [`read_nchw_input`] — lets the first convolution read the NCHW input image itself,
+//!    without the transpose to NHWC before it.
+//! 7. [`remove_dead_nodes`] — drops nodes no graph output depends on, and unused constants
+//!    (such as the weights BatchNorm folding replaced, and the transposes step 6 bypassed).
 //!
 //! Every pass keeps nodes in topological order and must not change what the graph computes;
 //! their tests run a graph before and after on the same inputs.
@@ -22,6 +24,7 @@ mod fold_batch_norm;
 mod fold_constants;
 mod fuse_conv_epilogue;
 mod fuse_expand_depthwise;
+mod read_nchw_input;
 mod remove_dead_nodes;
 mod symbolic;
 mod uses;
@@ -31,6 +34,7 @@ pub use fold_batch_norm::fold_batch_norm;
 pub use fold_constants::fold_constants;
 pub use fuse_conv_epilogue::fuse_conv_epilogue;
 pub use fuse_expand_depthwise::fuse_expand_depthwise;
+pub use read_nchw_input::read_nchw_input;
 pub use remove_dead_nodes::remove_dead_nodes;
 
 use crate::error::EngineError;
@@ -48,6 +52,7 @@ pub fn optimize(graph: &mut Graph, options: &ModelOptions) -> Result<(), EngineE
         if options.layout == Layout::ChannelsLast {
             channels_last(graph);
             fuse_expand_depthwise(graph);
+            read_nchw_input(graph);
         }
     }
     remove_dead_nodes(graph);

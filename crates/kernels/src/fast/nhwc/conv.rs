@@ -25,6 +25,7 @@ use crate::reference::window::{AxisGeometry, ShapeError, shape_bail};
 use crate::team;
 
 pub use super::pack::{pack_weights, pack_weights_owned, packed_len_of};
+pub use super::padded::ImageLayout;
 
 /// The packed length [`pack_weights`] gives for `g`'s weights.
 pub fn packed_len(g: &ConvGeometry) -> usize {
@@ -45,8 +46,33 @@ pub fn conv(
     packed: &[f32],
     epilogue: &Epilogue<'_>,
 ) -> Result<Vec<f32>, ShapeError> {
+    conv_on(g, ImageLayout::Nhwc, input, packed, epilogue)
+}
+
+/// Whether [`conv_on`] takes `g` with NCHW input: a convolution whose windows go through the
+/// padded bands (not 1×1 in place, not depthwise).
+pub fn reads_nchw(g: &ConvGeometry) -> bool {
+    g.axes.len() == 2
+        && !is_depthwise(g.out_channels, g.in_channels / g.group.max(1), g.group)
+        && !g.axes.iter().all(is_pointwise)
+}
+
+/// [`conv`] on input laid out as `layout` says; the output and the residual are NHWC. NCHW
+/// input (a network's input image) is for the convolutions [`reads_nchw`] accepts: their
+/// bands of padded rows are written channels-last straight from the planes, so the image
+/// needs no transpose of its own.
+pub fn conv_on(
+    g: &ConvGeometry,
+    layout: ImageLayout,
+    input: &[f32],
+    packed: &[f32],
+    epilogue: &Epilogue<'_>,
+) -> Result<Vec<f32>, ShapeError> {
     if g.axes.len() != 2 {
         shape_bail!("NHWC convolution is 2-D, got {} spatial axes", g.axes.len());
+    }
+    if layout == ImageLayout::Nchw && !reads_nchw(g) {
+        shape_bail!("a 1×1 or depthwise convolution does not read NCHW input: {g:?}");
     }
     let out_len = element_count(&g.output_shape())?;
     if input.len() != element_count(&g.input_shape())? || packed.len() != packed_len(g) {
@@ -81,7 +107,7 @@ pub fn conv(
     if g.axes.iter().all(is_pointwise) {
         pointwise(g, input, &groups);
     } else {
-        windowed(g, input, &groups);
+        windowed(g, layout, input, &groups);
     }
     Ok(out)
 }
@@ -112,7 +138,7 @@ fn pointwise(g: &ConvGeometry, input: &[f32], groups: &[GroupGemm<'_>]) {
 
 /// Any other window: the GEMM reads each position's window from a band of padded rows, a
 /// kernel row (or, with groups or dilation, a tap) at a time.
-fn windowed(g: &ConvGeometry, input: &[f32], groups: &[GroupGemm<'_>]) {
+fn windowed(g: &ConvGeometry, layout: ImageLayout, input: &[f32], groups: &[GroupGemm<'_>]) {
     let weights = groups[0].weights;
     let [h, w] = [&g.axes[0], &g.axes[1]];
     let (cin, cin_g) = (g.in_channels, g.in_channels / g.group);
@@ -156,7 +182,7 @@ fn windowed(g: &ConvGeometry, input: &[f32], groups: &[GroupGemm<'_>]) {
                 let band_positions =
                     (band.start * w.output).max(mine.start)..(band.end * w.output).min(mine.end);
                 let rows = rows_read(g, &band);
-                with_padded_rows(g, image, rows.clone(), |padded| {
+                with_padded_rows(g, layout, image, rows.clone(), |padded| {
                     let mut starts = [0usize; MAX_BLOCK_ROWS];
                     for m0 in band_positions.clone().step_by(block) {
                         let count = block.min(band_positions.end - m0);

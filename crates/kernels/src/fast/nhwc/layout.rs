@@ -102,6 +102,13 @@ fn image_pieces(
     })
 }
 
+/// Positions `first..` of one NCHW image of `channels` planes, channels-last into `dst`
+/// (`dst.len() / channels` positions): a row of the image for a convolution that reads the
+/// NCHW input a band of rows at a time.
+pub(crate) fn positions_to_nhwc(image: &[f32], channels: usize, first: usize, dst: &mut [f32]) {
+    transpose_dispatched(image, channels, image.len() / channels, first, dst);
+}
+
 /// [`transpose`] with the best tile kernel this CPU has.
 fn transpose_dispatched(src: &[f32], rows: usize, cols: usize, first: usize, dst: &mut [f32]) {
     #[cfg(target_arch = "x86_64")]

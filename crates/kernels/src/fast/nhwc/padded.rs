@@ -7,9 +7,19 @@
 
 use std::ops::Range;
 
+use super::layout;
 use crate::fast::scratch;
 use crate::reference::conv::ConvGeometry;
 use crate::reference::window::AxisGeometry;
+
+/// How the images a convolution reads are laid out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ImageLayout {
+    Nhwc,
+    /// Channel planes: a network's input image, which the first convolution can read as it is
+    /// (its band of padded rows is written channels-last from the planes).
+    Nchw,
+}
 
 /// Floats of padded rows a band holds, at least: well inside L2 beside the weights.
 const BAND_FLOATS: usize = 32 * 1024;
@@ -37,11 +47,12 @@ pub(crate) fn rows_read(g: &ConvGeometry, out_rows: &Range<usize>) -> Range<usiz
     out_rows.start * h.stride..(out_rows.end - 1) * h.stride + span
 }
 
-/// Runs `f` on padded rows `rows` of `image` (one NHWC image of `g`'s input), `padded_extent`
-/// columns each: the image itself when no window reaches outside it, else a copy in this
-/// thread's scratch buffer.
+/// Runs `f` on padded rows `rows` of `image` (one image of `g`'s input, laid out as `layout`
+/// says), NHWC with `padded_extent` columns each: the image itself when it is NHWC and no
+/// window reaches outside it, else a copy in this thread's scratch buffer.
 pub(crate) fn with_padded_rows<R>(
     g: &ConvGeometry,
+    layout: ImageLayout,
     image: &[f32],
     rows: Range<usize>,
     f: impl FnOnce(&[f32]) -> R,
@@ -49,7 +60,8 @@ pub(crate) fn with_padded_rows<R>(
     let [h, w] = [&g.axes[0], &g.axes[1]];
     let c = g.in_channels;
     let (line, padded_line) = (w.input * c, padded_extent(w) * c);
-    if h.pad_begin == 0
+    if layout == ImageLayout::Nhwc
+        && h.pad_begin == 0
         && w.pad_begin == 0
         && padded_extent(h) == h.input
         && padded_extent(w) == w.input
@@ -62,7 +74,11 @@ pub(crate) fn with_padded_rows<R>(
             match r.checked_sub(h.pad_begin).filter(|&y| y < h.input) {
                 Some(y) => {
                     dst[..before].fill(0.0);
-                    dst[before..before + line].copy_from_slice(&image[y * line..][..line]);
+                    let row = &mut dst[before..before + line];
+                    match layout {
+                        ImageLayout::Nhwc => row.copy_from_slice(&image[y * line..][..line]),
+                        ImageLayout::Nchw => layout::positions_to_nhwc(image, c, y * w.input, row),
+                    }
                     dst[padded_line - after..].fill(0.0);
                 }
                 None => dst.fill(0.0),
@@ -104,7 +120,7 @@ mod tests {
             (padded_extent(&g.axes[0]), padded_extent(&g.axes[1])),
             (5, 6)
         );
-        let all = with_padded_rows(&g, &image, 0..5, |band| band.to_vec());
+        let all = with_padded_rows(&g, ImageLayout::Nhwc, &image, 0..5, |band| band.to_vec());
         #[rustfmt::skip]
         assert_eq!(all, [
             0.0, 0.0, 0.0, 0.0, 0.0, 0.0,
@@ -113,15 +129,31 @@ mod tests {
             0.0, 0.0, 0.0, 0.0, 0.0, 0.0,
             0.0, 0.0, 0.0, 0.0, 0.0, 0.0,
         ]);
-        let middle = with_padded_rows(&g, &image, 2..4, |band| band.to_vec());
+        let middle = with_padded_rows(&g, ImageLayout::Nhwc, &image, 2..4, |band| band.to_vec());
         assert_eq!(middle, all[12..24]);
+    }
+
+    #[test]
+    fn channel_planes_are_written_channels_last() {
+        // Two 2x2 planes, padded 1 all round (the geometry's one channel stands for two).
+        let mut g = geometry([2, 2], 3, 1, [1; 4]);
+        g.in_channels = 2;
+        let planes = [1.0, 2.0, 3.0, 4.0, 10.0, 20.0, 30.0, 40.0];
+        let band = with_padded_rows(&g, ImageLayout::Nchw, &planes, 1..3, |band| band.to_vec());
+        #[rustfmt::skip]
+        assert_eq!(band, [
+            0.0, 0.0, 1.0, 10.0, 2.0, 20.0, 0.0, 0.0,
+            0.0, 0.0, 3.0, 30.0, 4.0, 40.0, 0.0, 0.0,
+        ]);
     }
 
     #[test]
     fn an_unpadded_convolution_reads_its_input_in_place() {
         let g = geometry([4, 4], 2, 2, [0; 4]);
         let image = [7.0; 16];
-        let band = with_padded_rows(&g, &image, 1..3, |band| (band.as_ptr(), band.len()));
+        let band = with_padded_rows(&g, ImageLayout::Nhwc, &image, 1..3, |band| {
+            (band.as_ptr(), band.len())
+        });
         assert_eq!(band, (image[4..].as_ptr(), 8));
     }
 
