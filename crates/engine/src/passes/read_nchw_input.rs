@@ -4,9 +4,9 @@
 //! whole-image transpose, and the NHWC copy it filled, go.
 //!
 //! Only a convolution with a window (not 1×1: that kernel reads the NHWC rows in place),
-//! ungrouped, of at most [`MAX_CHANNELS`] input channels: gathering a row from the planes is
-//! one strided pass per channel, which for a few channels costs no more than the copy the
-//! band makes anyway.
+//! ungrouped, of at most [`MAX_CHANNELS`] input channels: for so few channels, interleaving a
+//! row from the planes into its band costs what the transpose node did, and the band copy it
+//! replaces is saved.
 
 use super::uses::reader_counts;
 use crate::ir::{Graph, NhwcOp, Op};
