@@ -206,6 +206,14 @@ fn hostile_requests_get_their_status_and_code_and_the_server_lives_on() {
         server.assert_alive();
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+    // A request head larger than a connection's read buffer (64 KiB) is refused by the HTTP
+    // layer, before any route sees it.
+    let padding = "x".repeat(100 << 10);
+    let huge_head = Request::get("/health")
+        .header("X-Padding", &padding)
+        .send(addr);
+    assert_eq!(huge_head.status, 431, "{}", huge_head.text());
+    server.assert_alive();
     // Still serving real images after all of that.
     assert_eq!(predict_multipart(addr, &image).status, 200);
 }

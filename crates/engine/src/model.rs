@@ -296,6 +296,18 @@ pub fn input_buffer(len: usize) -> Vec<f32> {
     buffers::take_input(len)
 }
 
+/// Returns the buffers runs on this thread kept for the next run (outputs, input, scratch) to
+/// the allocator. A server calls it on the thread that loaded, checked and warmed a model, which
+/// never runs a request: otherwise that thread would pin a run's worth of activations.
+pub fn release_thread_buffers() {
+    litecnn_kernels::fast::release_thread_buffers();
+}
+
+/// Bytes runs on this thread keep for the next run (see [`release_thread_buffers`]).
+pub fn kept_thread_bytes() -> usize {
+    litecnn_kernels::fast::kept_thread_bytes()
+}
+
 fn thread_team(threads: usize) -> Result<ThreadTeam, EngineError> {
     if threads == 0 {
         return Err(EngineError::Options("threads must be at least 1".into()));

@@ -300,6 +300,29 @@ fn warm_runs_reuse_the_planned_buffers_and_keep_nothing_more_than_the_input() {
     buffers::clear();
 }
 
+#[test]
+fn releasing_a_threads_buffers_returns_all_it_kept_and_later_runs_stay_right() {
+    let (graph, shape) = network();
+    let input = values(shape, 6);
+    let options = ModelOptions {
+        kernels: Kernels::Fast,
+        threads: 1,
+        ..ModelOptions::default()
+    };
+    let model = Model::with_options(graph, options).unwrap();
+    let want = model.run(vec![input.clone()]).unwrap();
+    let kept = litecnn_engine::kept_thread_bytes();
+    assert!(
+        kept >= model.planned_activation_bytes(),
+        "a run keeps at least its plan: {kept} bytes"
+    );
+    litecnn_engine::release_thread_buffers();
+    assert_eq!(litecnn_engine::kept_thread_bytes(), 0);
+    assert_eq!(model.run(vec![input]).unwrap(), want);
+    assert_eq!(litecnn_engine::kept_thread_bytes(), kept);
+    litecnn_engine::release_thread_buffers();
+}
+
 /// A network with everything the channels-last pass moves to NHWC (convolutions, max pool,
 /// squeeze-and-excite, residual, concatenation, the mean over positions), on two images, and
 /// one reader it must give NCHW back to (a Transpose).

@@ -12,8 +12,23 @@ pub fn limit_arenas(arenas: u16) -> bool {
     imp::limit_arenas(arenas)
 }
 
+/// Hands the allocator's free pages back to the system: glibc keeps freed memory inside its
+/// heaps (and between live blocks) until asked. For the moments after a large, short-lived
+/// working set is dropped (a model's import and checks); a no-op elsewhere.
+pub fn return_free_memory() {
+    imp::return_free_memory()
+}
+
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 mod imp {
+    pub fn return_free_memory() {
+        // SAFETY: malloc_trim only releases pages glibc owns and no block uses; it takes the
+        // arenas' locks itself, so it is safe to call from any thread at any time.
+        unsafe {
+            libc::malloc_trim(0);
+        }
+    }
+
     pub fn limit_arenas(arenas: u16) -> bool {
         // SAFETY: mallopt only sets an allocator parameter; glibc takes its own lock for it, and
         // M_ARENA_MAX with a positive value is documented for any time in a process's life.
@@ -23,6 +38,8 @@ mod imp {
 
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
 mod imp {
+    pub fn return_free_memory() {}
+
     pub fn limit_arenas(_arenas: u16) -> bool {
         false
     }

@@ -58,8 +58,13 @@ pub struct Outcome {
 impl LoadedModel {
     /// Verifies the bundle at `dir` in full, then warms the model with one run on a blank
     /// image, so the first request after a swap pays no first-run cost.
+    ///
+    /// The golden check and the warm-up run on the calling thread, which is not a worker: the
+    /// buffers they leave there are returned to the allocator before this returns.
     pub fn load(dir: &Path) -> Result<LoadedModel, LoadError> {
-        LoadedModel::load_unnamed(dir).map_err(|cause| LoadError {
+        let loaded = LoadedModel::load_unnamed(dir);
+        litecnn_engine::release_thread_buffers();
+        loaded.map_err(|cause| LoadError {
             dir: dir.to_path_buf(),
             cause: Box::new(cause),
         })

@@ -18,6 +18,12 @@ use crate::store::{self, POLL_EVERY};
 /// Async runtime threads: they only move bytes and wait, inference has its own threads.
 const RUNTIME_THREADS: usize = 2;
 
+/// The most an HTTP/1 connection buffers from its socket, which also caps a request's head
+/// (larger gets 431). hyper grows each connection's buffer up to ~400 KiB while reading a body,
+/// and keeps it for the connection's life: 32 keep-alive clients posting photos held 4 MB of
+/// read buffers. The body does not need them: it streams through in chunks.
+const READ_BUFFER_BYTES: usize = 64 << 10;
+
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
     #[error("cannot start the async runtime: {0}")]
@@ -53,7 +59,11 @@ pub async fn serve(config: ServeConfig, slot: Arc<ModelSlot>) -> Result<(), Serv
     let bind_error = |cause| ServeError::Bind { addr, cause };
     let listener = std::net::TcpListener::bind(addr).map_err(bind_error)?;
     let local = listener.local_addr().map_err(bind_error)?;
-    let server = axum_server::from_tcp(listener).map_err(bind_error)?;
+    let mut server = axum_server::from_tcp(listener).map_err(bind_error)?;
+    server
+        .http_builder()
+        .http1()
+        .max_buf_size(READ_BUFFER_BYTES);
     let (tls, grace, store) = (
         config.tls.clone(),
         config.shutdown_timeout,

@@ -78,6 +78,14 @@ fn post_png(bytes: Vec<u8>) -> Request<Body> {
         .unwrap()
 }
 
+#[test]
+fn loading_a_model_leaves_no_run_buffers_on_the_loading_thread() {
+    // The golden check and the warm-up run here; a request never will.
+    let model = litecnn_server::LoadedModel::load(&bundle(V1)).unwrap();
+    assert_eq!(litecnn_engine::kept_thread_bytes(), 0);
+    drop(model);
+}
+
 #[tokio::test]
 async fn not_ready_until_a_model_is_swapped_in_and_a_failed_swap_keeps_the_old_one() {
     let slot = Arc::new(ModelSlot::empty());

@@ -36,4 +36,18 @@ mod scratch;
 mod short_copy;
 
 pub use activation::Activation;
+
+/// Returns every buffer this thread keeps between runs (outputs, the spare input, scratch) to
+/// the allocator, and the allocator's free pages to the system: for a thread that loaded and
+/// checked a model and will not run it again.
+pub fn release_thread_buffers() {
+    buffers::clear();
+    scratch::clear();
+    crate::allocator::return_free_memory();
+}
+
+/// Bytes this thread keeps between runs: what [`release_thread_buffers`] would return.
+pub fn kept_thread_bytes() -> usize {
+    (buffers::kept_capacity() + scratch::kept_capacity()) * size_of::<f32>()
+}
 pub use epilogue::Epilogue;

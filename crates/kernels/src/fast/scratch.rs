@@ -36,6 +36,25 @@ pub(crate) fn with_panels<R>(len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
     })
 }
 
+/// Elements of capacity in this thread's scratch buffers.
+pub(crate) fn kept_capacity() -> usize {
+    [&SCRATCH, &PANELS]
+        .iter()
+        .map(|slot| slot.with(|cell| cell.try_borrow().map_or(0, |buf| buf.capacity())))
+        .sum()
+}
+
+/// Drops this thread's scratch buffers (a thread that ran a model once and will not again).
+pub(crate) fn clear() {
+    for slot in [&SCRATCH, &PANELS] {
+        slot.with(|cell| {
+            if let Ok(mut buf) = cell.try_borrow_mut() {
+                *buf = Vec::new();
+            }
+        });
+    }
+}
+
 fn with_slot<R>(
     slot: &'static LocalKey<RefCell<Vec<f32>>>,
     len: usize,
