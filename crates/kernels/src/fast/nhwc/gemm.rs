@@ -212,7 +212,12 @@ fn block_tile(block: &Block<'_>, s: usize, j: usize) {
     let width = NR.min(gemm.weights.cout_g - first);
     let mut bias = [0.0f32; NR];
     if let Some(b) = gemm.epilogue.bias {
-        bias[..width].copy_from_slice(&b[gemm.first_channel + first..][..width]);
+        // A whole panel's bias is a fixed-size copy; a `memcpy` call otherwise.
+        let b = &b[gemm.first_channel + first..][..width];
+        match <&[f32; NR]>::try_from(b) {
+            Ok(b) => bias = *b,
+            Err(_) => bias[..width].copy_from_slice(b),
+        }
     }
     let panel = &gemm.panels[j * depth * NR..][..depth * NR];
     let strip = Rows {
