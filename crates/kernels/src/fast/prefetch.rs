@@ -22,24 +22,6 @@ pub(crate) fn for_write(data: &[f32]) {
     let _ = data;
 }
 
-/// [`for_write`] for `len` elements from `start` of a buffer of `buf_len` elements at `ptr`,
-/// which other threads may be writing elsewhere (so no slice of it may be formed here).
-#[inline]
-pub(crate) fn for_write_raw(ptr: *mut f32, buf_len: usize, start: usize, len: usize) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        use std::arch::x86_64::{_MM_HINT_ET0, _mm_prefetch};
-        const LINE: usize = 64 / size_of::<f32>();
-        let end = (start + len).min(buf_len);
-        for i in (start..end).step_by(LINE) {
-            // SAFETY: `i < buf_len`, inside the buffer; a prefetch only hints.
-            unsafe { _mm_prefetch::<_MM_HINT_ET0>(ptr.add(i).cast()) };
-        }
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = (ptr, buf_len, start, len);
-}
-
 /// Requests the cache line holding `data[at]` for reading (nothing when `at` is past the end):
 /// for a kernel streaming weights that come from DRAM, one stream ahead of the ones it is
 /// reading, whose first lines the hardware prefetcher would otherwise wait to miss on.
