@@ -12,7 +12,9 @@ run side by side for the whole run and take turns (the order flips at each concu
 noisy neighbour hurts both alike; the whole sweep runs `--rounds` times, and each cell reports
 the round with the most requests/s (on a shared VM one server's throughput swings by 1.5x
 from minute to minute). Both get 2 inference threads. Peak resident memory is VmHWM of
-each server process over the whole run of that model.
+each server process over the whole run of that model; its split at the end of the run (anonymous
+memory: heap, weights, buffers; file-backed: the binary's and libraries' mapped code, clean and
+shared pages the kernel can drop) is printed under the table.
 
 Models: `demo` (the built-in Fashion-MNIST bundle, 64x64 input) and `mobilenet` (torchvision
 mobilenet_v3_small with random weights, published once into $LITECNN_CACHE/bench-http with the
@@ -129,6 +131,16 @@ def peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
+def rss_split_mb(pid: int) -> tuple[float, float]:
+    """(anonymous, file-backed) resident MB of `pid` now."""
+    fields = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        if key in ("RssAnon", "RssFile"):
+            fields[key] = int(value.split()[0]) * 1024 / 1e6
+    return fields.get("RssAnon", float("nan")), fields.get("RssFile", float("nan"))
+
+
 def wrk(port: int, connections: int, seconds: int, jpeg: Path) -> dict:
     cmd = ["wrk", "-t", str(min(2, connections)), "-c", str(connections), "-d", f"{seconds}s"]
     cmd += ["--timeout", "60s", "-s", str(WRK_SCRIPT), f"http://127.0.0.1:{port}/predict"]
@@ -175,9 +187,11 @@ def bench_model(
                         best[key] = result
                 order.reverse()
         rss = {name: peak_rss_mb(proc.pid) for name, proc in procs.items()}
+        split = {name: rss_split_mb(proc.pid) for name, proc in procs.items()}
     for (name, connections), result in best.items():
         rows.append({"model": model, "server": name, "c": connections, **result})
         rows[-1]["rss"] = rss[name]
+        rows[-1]["anon"], rows[-1]["file"] = split[name]
     return rows
 
 
@@ -217,6 +231,12 @@ def main() -> None:
         rps = {r["server"]: r["rps"] for r in rows if r["model"] == model and r["c"] == 8}
         ratio = rps["litecnn"] / rps["fastapi"]
         print(f"{model}: litecnn / fastapi req/s at concurrency 8 = {ratio:.2f}")
+        for server in ("litecnn", "fastapi"):
+            r = next(r for r in rows if r["model"] == model and r["server"] == server)
+            print(
+                f"{model}: {server} resident at the end: {r['anon']:.1f} MB anonymous, "
+                f"{r['file']:.1f} MB file-backed (peak {r['rss']:.1f} MB)"
+            )
     print(
         f"\n{os.cpu_count()} CPUs; load average before {load_before[0]:.2f}, "
         f"after {os.getloadavg()[0]:.2f}; {args.duration} s per cell, "
