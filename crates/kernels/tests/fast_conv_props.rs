@@ -33,12 +33,15 @@ fn conv_case(depthwise: bool) -> impl Strategy<Value = ConvCase> {
     conv_case_2d(dims, 1..6, auto_pad)
 }
 
-fn check_case(
+/// Runs `check` on a case's geometry, random data, epilogue and reference output; a case whose
+/// geometry is invalid passes untested.
+fn with_reference(
     (input, weight, window, group): ConvCase,
     act: Activation,
     with_bias: bool,
     with_residual: bool,
     seed: u64,
+    check: impl FnOnce(&ConvGeometry, &ConvData, &Epilogue<'_>, &[f32]) -> Result<(), TestCaseError>,
 ) -> Result<(), TestCaseError> {
     let Ok(g) = ConvGeometry::new(&input, &weight, &window, group) else {
         return Ok(());
@@ -46,11 +49,30 @@ fn check_case(
     let d = ConvData::new(&g, seed);
     let e = d.epilogue(with_bias, with_residual, act);
     let want = reference_conv(&g, &d.x, &d.w, &e);
-    assert_close(&fast::conv::conv(&g, &d.x, &d.w, &e).unwrap(), &want)?;
-    if input.len() == 4 {
-        check_nhwc(&g, &d.x, &d.w, &e, &want)?;
-    }
-    Ok(())
+    check(&g, &d, &e, &want)
+}
+
+fn check_case(
+    case: ConvCase,
+    act: Activation,
+    with_bias: bool,
+    with_residual: bool,
+    seed: u64,
+) -> Result<(), TestCaseError> {
+    with_reference(
+        case,
+        act,
+        with_bias,
+        with_residual,
+        seed,
+        |g, d, e, want| {
+            assert_close(&fast::conv::conv(g, &d.x, &d.w, e).unwrap(), want)?;
+            if g.axes.len() == 2 {
+                check_nhwc(g, &d.x, &d.w, e, want)?;
+            }
+            Ok(())
+        },
+    )
 }
 
 /// The NHWC convolution (weights packed, input and residual transposed) against `want`.
@@ -144,31 +166,27 @@ proptest! {
 /// A network's first convolution reading the NCHW input image (`ImageLayout::Nchw`): few
 /// channels, any window; a 1×1 or depthwise one is refused.
 fn check_nchw_input(
-    (input, weight, window, group): ConvCase,
+    case: ConvCase,
     act: Activation,
     bias: bool,
     residual: bool,
     seed: u64,
 ) -> Result<(), TestCaseError> {
     use fast::nhwc::conv::{ImageLayout, conv_on, pack_weights, reads_nchw};
-    let Ok(g) = ConvGeometry::new(&input, &weight, &window, group) else {
-        return Ok(());
-    };
-    let d = ConvData::new(&g, seed);
-    let e = d.epilogue(bias, residual, act);
-    let want = reference_conv(&g, &d.x, &d.w, &e);
-    let residual = e.residual.map(|r| to_nhwc(r, g.batch, g.out_channels));
-    let e = Epilogue {
-        residual: residual.as_deref(),
-        ..e
-    };
-    let packed = pack_weights(&d.w, &g.weight_shape(), g.group).unwrap();
-    let got = conv_on(&g, ImageLayout::Nchw, &d.x, &packed, &e);
-    if !reads_nchw(&g) {
-        prop_assert!(got.is_err());
-        return Ok(());
-    }
-    assert_close(&to_nchw(&got.unwrap(), g.batch, g.out_channels), &want)
+    with_reference(case, act, bias, residual, seed, |g, d, e, want| {
+        let residual = e.residual.map(|r| to_nhwc(r, g.batch, g.out_channels));
+        let e = Epilogue {
+            residual: residual.as_deref(),
+            ..*e
+        };
+        let packed = pack_weights(&d.w, &g.weight_shape(), g.group).unwrap();
+        let got = conv_on(g, ImageLayout::Nchw, &d.x, &packed, &e);
+        if !reads_nchw(g) {
+            prop_assert!(got.is_err());
+            return Ok(());
+        }
+        assert_close(&to_nchw(&got.unwrap(), g.batch, g.out_channels), want)
+    })
 }
 
 proptest! {
