@@ -1,9 +1,8 @@
 //! Matrix product on the `gemm` crate, behind a safe slice API: every matrix is a slice with
 //! row and column strides, checked once against the slice's length before the raw-pointer call.
 
-use super::dispatch::multiversion;
+use super::gemv::{row_times_columns_dispatched, row_times_rows_dispatched};
 use super::parallel::threads_for;
-use super::prefetch;
 use crate::reference::window::{ShapeError, shape_bail};
 use crate::team;
 
@@ -169,91 +168,5 @@ fn gemm_on_this_thread(out: &mut [f32], a: MatRef<'_>, b: MatRef<'_>, accumulate
             false,
             gemm::Parallelism::None,
         );
-    }
-}
-
-/// Lanes of the vector loops below.
-const LANES: usize = 8;
-
-multiversion!(fn row_times_columns_dispatched(
-    out: &mut [f32],
-    x: &[f32],
-    b: &[f32],
-    col_stride: usize,
-    accumulate: bool,
-) => row_times_columns);
-
-/// Columns of [`row_times_columns`] computed together: `x` is loaded once for all of them, and
-/// their sums are independent chains that hide the FMA latency.
-const COLUMNS: usize = 4;
-
-/// `out[j] (+)= x · column j`, where column `j` is `b[j * col_stride..][..x.len()]`.
-#[inline(always)]
-fn row_times_columns(out: &mut [f32], x: &[f32], b: &[f32], col_stride: usize, accumulate: bool) {
-    let k = x.len();
-    let column = |j: usize| &b[j * col_stride..][..k];
-    let first = out.len() / COLUMNS * COLUMNS;
-    let mut blocks = out.chunks_exact_mut(COLUMNS);
-    for (block, o) in (&mut blocks).enumerate() {
-        let columns: [&[f32]; COLUMNS] = std::array::from_fn(|c| column(block * COLUMNS + c));
-        let mut lanes = [[0.0f32; LANES]; COLUMNS];
-        let next = (block + 1) * COLUMNS * col_stride;
-        for (i, xv) in x.chunks_exact(LANES).enumerate() {
-            if i % 2 == 0 {
-                for c in 0..COLUMNS {
-                    prefetch::for_read(b, next + c * col_stride + i * LANES);
-                }
-            }
-            // Spelled out per column: as a loop, the compiler vectorises across the columns.
-            fma_lanes(&mut lanes[0], xv, &columns[0][i * LANES..][..LANES]);
-            fma_lanes(&mut lanes[1], xv, &columns[1][i * LANES..][..LANES]);
-            fma_lanes(&mut lanes[2], xv, &columns[2][i * LANES..][..LANES]);
-            fma_lanes(&mut lanes[3], xv, &columns[3][i * LANES..][..LANES]);
-        }
-        for ((o, sums), col) in o.iter_mut().zip(&lanes).zip(&columns) {
-            let done = k / LANES * LANES;
-            let tail: f32 = x[done..]
-                .iter()
-                .zip(&col[done..])
-                .map(|(&p, &q)| p * q)
-                .sum();
-            let dot = sums.iter().sum::<f32>() + tail;
-            *o = if accumulate { *o + dot } else { dot };
-        }
-    }
-    for (j, o) in blocks.into_remainder().iter_mut().enumerate() {
-        let dot: f32 = x.iter().zip(column(first + j)).map(|(&p, &q)| p * q).sum();
-        *o = if accumulate { *o + dot } else { dot };
-    }
-}
-
-/// `sums[l] += p[l] * q[l]` for one vector of lanes.
-#[inline(always)]
-fn fma_lanes(sums: &mut [f32; LANES], p: &[f32], q: &[f32]) {
-    for ((s, &p), &q) in sums.iter_mut().zip(p).zip(q) {
-        *s = p.mul_add(q, *s);
-    }
-}
-
-multiversion!(fn row_times_rows_dispatched(
-    out: &mut [f32],
-    x: &[f32],
-    b: &[f32],
-    row_stride: usize,
-    accumulate: bool,
-) => row_times_rows);
-
-/// `out (+)= Σ_i x[i] · row i`, where row `i` is `b[i * row_stride..][..out.len()]`.
-#[inline(always)]
-fn row_times_rows(out: &mut [f32], x: &[f32], b: &[f32], row_stride: usize, accumulate: bool) {
-    if !accumulate {
-        out.fill(0.0);
-    }
-    let n = out.len();
-    for (i, &xi) in x.iter().enumerate() {
-        let row = &b[i * row_stride..][..n];
-        for (o, &r) in out.iter_mut().zip(row) {
-            *o = xi.mul_add(r, *o);
-        }
     }
 }

@@ -25,6 +25,7 @@ mod dispatch;
 pub mod elementwise;
 pub mod epilogue;
 pub mod gather;
+mod gemv;
 pub mod im2col;
 pub mod matmul;
 pub mod nhwc;
