@@ -276,7 +276,7 @@ fn recycle(tensor: Arc<Tensor>, slot: Slot) {
     if let Ok(tensor) = Arc::try_unwrap(tensor)
         && let TensorData::F32(data) = tensor.into_data()
     {
-        buffers::give_to_slot(data, slot);
+        buffers::give_to_slot(data.into_storage(), slot);
     }
 }
 
@@ -286,7 +286,7 @@ fn recycle_input(tensor: Arc<Tensor>) {
     if let Ok(tensor) = Arc::try_unwrap(tensor)
         && let TensorData::F32(data) = tensor.into_data()
     {
-        buffers::give_input(data);
+        buffers::give_input(data.into_storage());
     }
 }
 

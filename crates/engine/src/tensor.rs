@@ -5,6 +5,8 @@
 
 use std::fmt;
 
+pub use litecnn_kernels::FloatBuffer;
+
 /// Element type of a tensor.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum DType {
@@ -21,10 +23,11 @@ impl fmt::Display for DType {
     }
 }
 
-/// The elements of a tensor, in row-major order.
+/// The elements of a tensor, in row-major order. Float elements may sit in recycled storage
+/// longer than they are ([`FloatBuffer`]); they read as a slice of exactly the elements.
 #[derive(Clone, Debug, PartialEq)]
 pub enum TensorData {
-    F32(Vec<f32>),
+    F32(FloatBuffer),
     I64(Vec<i64>),
 }
 
@@ -62,6 +65,11 @@ impl Tensor {
     }
 
     pub fn from_f32(shape: Vec<usize>, data: Vec<f32>) -> Result<Tensor, ShapeMismatch> {
+        Tensor::new(shape, TensorData::F32(data.into()))
+    }
+
+    /// A float tensor on a kernel's output buffer (its storage may be longer).
+    pub fn from_f32_buffer(shape: Vec<usize>, data: FloatBuffer) -> Result<Tensor, ShapeMismatch> {
         Tensor::new(shape, TensorData::F32(data))
     }
 
@@ -72,7 +80,7 @@ impl Tensor {
     pub fn scalar_f32(v: f32) -> Tensor {
         Tensor {
             shape: vec![],
-            data: TensorData::F32(vec![v]),
+            data: TensorData::F32(vec![v].into()),
         }
     }
 
@@ -94,7 +102,7 @@ impl Tensor {
     pub fn zeros(dtype: DType, shape: Vec<usize>) -> Tensor {
         let n = shape.iter().product();
         let data = match dtype {
-            DType::F32 => TensorData::F32(vec![0.0; n]),
+            DType::F32 => TensorData::F32(vec![0.0; n].into()),
             DType::I64 => TensorData::I64(vec![0; n]),
         };
         Tensor { shape, data }
@@ -136,7 +144,7 @@ impl Tensor {
 
     pub fn as_f32(&self) -> Option<&[f32]> {
         match &self.data {
-            TensorData::F32(v) => Some(v),
+            TensorData::F32(v) => Some(v.as_slice()),
             TensorData::I64(_) => None,
         }
     }

@@ -62,7 +62,7 @@ fn main() {
                 let t = Instant::now();
                 let y = fast::conv::conv(&g, &x, &w, &e).unwrap();
                 std::hint::black_box(&y);
-                fast::buffers::give(y);
+                fast::buffers::give(y.into_storage());
                 best = best.min(t.elapsed().as_secs_f64() * 1e3);
             }
             total += best;

@@ -6,7 +6,9 @@
 
 pub mod allocator;
 pub mod fast;
+pub mod float_buffer;
 pub mod reference;
 pub mod team;
 
+pub use float_buffer::FloatBuffer;
 pub use team::ThreadTeam;

@@ -81,7 +81,7 @@ pub(super) fn eval_concat(axis: i64, inputs: &[Option<&Tensor>]) -> Result<Vec<T
     let shape = concrete(concat_dims(&shapes, axis)?)?;
     let a = normalize_axis(axis, shape.len())?;
     let data = match ts[0].dtype() {
-        DType::F32 => TensorData::F32(concat(&typed_parts(&ts, Tensor::as_f32)?, a)),
+        DType::F32 => TensorData::F32(concat(&typed_parts(&ts, Tensor::as_f32)?, a).into()),
         DType::I64 => TensorData::I64(concat(&typed_parts(&ts, Tensor::as_i64)?, a)),
     };
     Ok(vec![tensor(shape, data)?])

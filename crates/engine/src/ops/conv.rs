@@ -92,7 +92,7 @@ pub(super) fn eval_conv(
                 let n = [y.len()];
                 y = binary_f32(BinaryKind::Add, &y, &n, r, &n)?.1;
             }
-            reference_activation(activation, y)?
+            reference_activation(activation, y)?.into()
         }
     };
     Ok(vec![f32_tensor(shape, y)?])

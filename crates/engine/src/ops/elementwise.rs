@@ -3,6 +3,7 @@
 //! possibly symbolic dims. Also hosts the small helpers the other op files of this family
 //! share (kernel-error conversion, optional inputs, building result tensors).
 
+use litecnn_kernels::FloatBuffer;
 use litecnn_kernels::fast;
 use litecnn_kernels::reference::broadcast::broadcasts_to;
 use litecnn_kernels::reference::elementwise::{self as k, BinaryKind, UnaryKind};
@@ -26,8 +27,11 @@ pub(crate) fn optional<'a>(inputs: &[Option<&'a Tensor>], index: usize) -> Optio
 }
 
 /// Wraps kernel output as a tensor; a length mismatch here is an engine bug, reported anyway.
-pub(crate) fn f32_tensor(shape: Vec<usize>, data: Vec<f32>) -> Result<Tensor, OpError> {
-    Tensor::from_f32(shape, data).map_err(|e| OpError::new(e.to_string()))
+pub(crate) fn f32_tensor(
+    shape: Vec<usize>,
+    data: impl Into<FloatBuffer>,
+) -> Result<Tensor, OpError> {
+    Tensor::from_f32_buffer(shape, data.into()).map_err(|e| OpError::new(e.to_string()))
 }
 
 pub(crate) fn i64_tensor(shape: Vec<usize>, data: Vec<i64>) -> Result<Tensor, OpError> {

@@ -8,12 +8,14 @@ use crate::op_bail;
 use crate::tensor::{DType, Tensor, TensorData};
 
 /// Applies a kernel that is generic over the element type to either kind of [`TensorData`]:
-/// `map_data!(data, |v| kernel(v, ...))` runs the body with `v` as `&Vec<f32>` or `&Vec<i64>`
-/// and wraps the resulting `Vec` back into the same variant.
+/// `map_data!(data, |v| kernel(v, ...))` runs the body with `v` as `&FloatBuffer` or
+/// `&Vec<i64>` and wraps the resulting `Vec` back into the same variant.
 macro_rules! map_data {
     ($data:expr, |$v:ident| $body:expr) => {
         match $data {
-            $crate::tensor::TensorData::F32($v) => $crate::tensor::TensorData::F32($body),
+            $crate::tensor::TensorData::F32($v) => {
+                $crate::tensor::TensorData::F32($crate::tensor::FloatBuffer::from($body))
+            }
             $crate::tensor::TensorData::I64($v) => $crate::tensor::TensorData::I64($body),
         }
     };

@@ -108,12 +108,15 @@ pub(super) fn eval_pad(mode: PadMode, inputs: &[Option<&Tensor>]) -> Result<Vec<
     )?;
     let shape = concrete(pad_dims(&known_dims(x.shape()), &pads, mode)?)?;
     let data = match x.data() {
-        TensorData::F32(v) => TensorData::F32(pad(
-            v,
-            x.shape(),
-            &pads,
-            kernel_mode(mode, fill_value(inputs, Tensor::as_f32)?),
-        )),
+        TensorData::F32(v) => TensorData::F32(
+            pad(
+                v,
+                x.shape(),
+                &pads,
+                kernel_mode(mode, fill_value(inputs, Tensor::as_f32)?),
+            )
+            .into(),
+        ),
         TensorData::I64(v) => TensorData::I64(pad(
             v,
             x.shape(),

@@ -126,7 +126,7 @@ pub(super) fn eval_constant_of_shape(
     let shape = constant_shape(required_i64(inputs, 0, "shape")?)?;
     let n: usize = shape.iter().product();
     let data = match value.data() {
-        TensorData::F32(v) => TensorData::F32(vec![v[0]; n]),
+        TensorData::F32(v) => TensorData::F32(vec![v[0]; n].into()),
         TensorData::I64(v) => TensorData::I64(vec![v[0]; n]),
     };
     Ok(vec![tensor(shape, data)?])

@@ -79,7 +79,7 @@ pub(super) fn eval_split(
     let pieces: Vec<TensorData> = match x.data() {
         TensorData::F32(v) => split(v, x.shape(), a, &sizes)
             .into_iter()
-            .map(TensorData::F32)
+            .map(|v| TensorData::F32(v.into()))
             .collect(),
         TensorData::I64(v) => split(v, x.shape(), a, &sizes)
             .into_iter()

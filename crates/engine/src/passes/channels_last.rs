@@ -85,7 +85,7 @@ fn pack_all(graph: &mut Graph, packing: Vec<Packing>) {
         // The walk checked the shapes (`packed_len_of`), so packing cannot fail here. The last
         // reader of a weight packs it in its own memory.
         let packed = match Arc::try_unwrap(weight).map(Tensor::into_data) {
-            Ok(TensorData::F32(data)) => pack_weights_owned(data, &p.shape, p.group),
+            Ok(TensorData::F32(data)) => pack_weights_owned(data.into_vec(), &p.shape, p.group),
             Ok(_) => continue,
             Err(shared) => pack_weights(shared.as_f32().unwrap_or_default(), &p.shape, p.group),
         }

@@ -118,7 +118,7 @@ fn apply(graph: &mut Graph, bn_index: usize, fold: Fold, readers: &[usize]) {
         graph,
         format!("{conv_name}.bn_folded_bias"),
         vec![channels],
-        TensorData::F32(fold.bias),
+        TensorData::F32(fold.bias.into()),
     );
     let outputs = graph.nodes[bn_index].outputs.clone();
     let conv = &mut graph.nodes[fold.conv];

@@ -15,6 +15,8 @@
 
 use std::cell::{Cell, RefCell};
 
+use crate::FloatBuffer;
+
 /// Unplanned buffers kept at most: more than a CNN holds live at once (its widest point plus a
 /// skip connection), so a warm model finds every output here.
 const KEPT: usize = 8;
@@ -62,7 +64,7 @@ pub fn with_output_slot<R>(slot: Option<Slot>, f: impl FnOnce() -> R) -> (R, boo
 
 /// A buffer of `len` elements whose contents are unspecified (left from an earlier use): for
 /// kernels that write every element of their output.
-pub fn take(len: usize) -> Vec<f32> {
+pub fn take(len: usize) -> FloatBuffer {
     let slot = OUTPUT_SLOT.take();
     let recycled = FREE.with(|free| {
         let mut free = free.try_borrow_mut().ok()?;
@@ -70,9 +72,7 @@ pub fn take(len: usize) -> Vec<f32> {
             Some(slot) => free
                 .iter()
                 .position(|k| k.slot == Some(slot.key()) && k.buf.capacity() >= len),
-            // The smallest unplanned buffer that holds `len` without reallocating. (Growing
-            // its length within the capacity zeroes the growth: a safe `Vec` cannot tell that
-            // the memory past its length was written before.)
+            // The smallest unplanned buffer that holds `len` without reallocating.
             None => free
                 .iter()
                 .enumerate()
@@ -87,15 +87,18 @@ pub fn take(len: usize) -> Vec<f32> {
         // The slot's first use: room for its largest value, so that it never grows. Capacity
         // not written yet costs no memory.
         (None, Some(slot)) => Vec::with_capacity(slot.capacity.max(len)),
-        (None, None) => return vec![0.0; len],
+        (None, None) => return FloatBuffer::from(vec![0.0; len]),
     };
-    // Shrinking keeps the old contents; growing zeroes only the new tail.
-    buf.resize(len, 0.0);
-    buf
+    // The storage keeps every element it has held (see `FloatBuffer`): only growth past the
+    // most it has ever held is zeroed, once.
+    if buf.len() < len {
+        buf.resize(len, 0.0);
+    }
+    FloatBuffer::from_storage(buf, len)
 }
 
-/// Keeps `buf` for a later [`take`] without a slot on this thread; when full, the smallest
-/// unplanned buffer is dropped.
+/// Keeps `buf` (a buffer's whole storage, [`FloatBuffer::into_storage`]) for a later [`take`]
+/// without a slot on this thread; when full, the smallest unplanned buffer is dropped.
 pub fn give(buf: Vec<f32>) {
     if buf.capacity() == 0 {
         return;
@@ -111,7 +114,7 @@ pub fn give(buf: Vec<f32>) {
     });
 }
 
-/// Keeps `buf` as `slot`'s buffer on this thread. A thread keeps the slots of one plan: the
+/// Keeps `buf` (a buffer's whole storage) as `slot`'s buffer on this thread. A thread keeps the slots of one plan: the
 /// buffers of any other plan (a model swapped out, say) are dropped.
 pub fn give_to_slot(buf: Vec<f32>, slot: Slot) {
     if buf.capacity() == 0 {
@@ -241,6 +244,37 @@ mod tests {
         assert!(!took);
         assert_eq!(take(100)[0], 0.0, "a fresh buffer, not slot a's");
         assert_eq!(kept_capacity(), 100 + 50);
+        clear();
+    }
+
+    #[test]
+    fn a_slot_buffer_handed_to_a_larger_value_keeps_what_it_held_instead_of_zeroing() {
+        clear();
+        let s = slot(3, 0, 100);
+        let take_in_slot = |len| with_output_slot(Some(s), || take(len)).0;
+        let mut big = take_in_slot(100);
+        assert_eq!(big, vec![0.0; 100], "a slot's first buffer is zeroed");
+        big.fill(7.0);
+        give_to_slot(big.into_storage(), s);
+        let mut small = take_in_slot(30);
+        small.fill(1.0);
+        assert_eq!(small.storage_len(), 100);
+        give_to_slot(small.into_storage(), s);
+        // Grown back: what the larger value wrote is still there, not zeroes.
+        let grown = take_in_slot(100);
+        assert_eq!(
+            (&grown[..30], &grown[30..]),
+            (&[1.0; 30][..], &[7.0; 70][..])
+        );
+        // Storage that never held more than 20 elements: the growth past them is zeroed.
+        let mut other = Vec::with_capacity(100);
+        other.resize(20, 5.0);
+        give_to_slot(other, s);
+        let grown = take_in_slot(100);
+        assert_eq!(
+            (&grown[..20], &grown[20..]),
+            (&[5.0; 20][..], &[0.0; 80][..])
+        );
         clear();
     }
 

@@ -10,6 +10,7 @@
 //! right operand fits in L2) at a time: many tiles are shared by the threads, the few tiles
 //! of a small plane split their output channels over the threads instead.
 
+use crate::FloatBuffer;
 use std::ops::Range;
 
 use super::buffers;
@@ -34,7 +35,7 @@ pub fn conv(
     input: &[f32],
     weight: &[f32],
     epilogue: &Epilogue<'_>,
-) -> Result<Vec<f32>, ShapeError> {
+) -> Result<FloatBuffer, ShapeError> {
     check_buffers(g, input, weight, epilogue)?;
     // Every path below writes every output element (the GEMM or depthwise store).
     let mut out = buffers::take(element_count(&g.output_shape())?);

@@ -4,6 +4,7 @@
 //! `reference::elementwise::binary_f32`, without its per-element index arithmetic.
 
 use super::dispatch::multiversion;
+use crate::FloatBuffer;
 use crate::reference::elementwise::BinaryKind;
 use crate::reference::window::{ShapeError, shape_bail};
 
@@ -14,7 +15,7 @@ pub fn binary_blocks(
     a: &[f32],
     b: &[f32],
     inner: usize,
-) -> Result<Vec<f32>, ShapeError> {
+) -> Result<FloatBuffer, ShapeError> {
     if b.len().checked_mul(inner) != Some(a.len()) {
         shape_bail!(
             "binary op: {} values of B do not cover {} of A in blocks of {inner}",

@@ -6,6 +6,7 @@
 //! vectorises with no index arithmetic (in NCHW each value instead covers a whole plane).
 //! Big tensors are split over threads by ranges of positions.
 
+use crate::FloatBuffer;
 use crate::fast::buffers;
 use crate::fast::dispatch::multiversion;
 use crate::fast::parallel::threads_for;
@@ -21,7 +22,7 @@ pub fn broadcast_channels(
     batch: usize,
     positions: usize,
     channels: usize,
-) -> Vec<f32> {
+) -> FloatBuffer {
     assert_eq!(
         x.len(),
         batch * positions * channels,

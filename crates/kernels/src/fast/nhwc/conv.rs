@@ -17,6 +17,7 @@ use super::gemm::{GroupGemm, Left, MAX_BLOCK_ROWS, MR, OutMatrix, block_rows};
 use super::pack::{GemmWeights, is_depthwise};
 use super::padded::{band_output_rows, padded_extent, rows_read, with_padded_rows};
 use super::split::Split;
+use crate::FloatBuffer;
 use crate::fast::buffers;
 use crate::fast::epilogue::Epilogue;
 use crate::reference::broadcast::element_count;
@@ -45,7 +46,7 @@ pub fn conv(
     input: &[f32],
     packed: &[f32],
     epilogue: &Epilogue<'_>,
-) -> Result<Vec<f32>, ShapeError> {
+) -> Result<FloatBuffer, ShapeError> {
     conv_on(g, ImageLayout::Nhwc, input, packed, epilogue)
 }
 
@@ -67,7 +68,7 @@ pub fn conv_on(
     input: &[f32],
     packed: &[f32],
     epilogue: &Epilogue<'_>,
-) -> Result<Vec<f32>, ShapeError> {
+) -> Result<FloatBuffer, ShapeError> {
     if g.axes.len() != 2 {
         shape_bail!("NHWC convolution is 2-D, got {} spatial axes", g.axes.len());
     }

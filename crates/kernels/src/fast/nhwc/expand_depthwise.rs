@@ -20,6 +20,7 @@ use super::depthwise;
 use super::gemm::{GroupGemm, OutMatrix, block_rows};
 use super::pack::{GemmWeights, is_depthwise};
 use super::split::Split;
+use crate::FloatBuffer;
 use crate::fast::buffers;
 use crate::fast::epilogue::Epilogue;
 use crate::fast::parallel::threads_for;
@@ -42,7 +43,7 @@ pub fn expand_depthwise(
     expand_epilogue: &Epilogue<'_>,
     depthwise_packed: &[f32],
     depthwise_epilogue: &Epilogue<'_>,
-) -> Result<Vec<f32>, ShapeError> {
+) -> Result<FloatBuffer, ShapeError> {
     check(expand, depthwise)?;
     if input.len() != element_count(&expand.input_shape())?
         || expand_packed.len() != super::conv::packed_len(expand)

@@ -17,6 +17,7 @@
 //! The output is split over threads as ranges of output lines: each range reads a band of
 //! input columns and writes one contiguous piece of the output.
 
+use crate::FloatBuffer;
 use crate::fast::buffers;
 #[cfg(target_arch = "x86_64")]
 use crate::fast::dispatch::{self, Level};
@@ -24,12 +25,12 @@ use crate::fast::parallel::threads_for;
 use crate::team;
 
 /// `[n, c, positions]` → `[n, positions, c]`, into a buffer from `buffers::take`.
-pub fn nchw_to_nhwc(input: &[f32], batch: usize, channels: usize, positions: usize) -> Vec<f32> {
+pub fn nchw_to_nhwc(input: &[f32], batch: usize, channels: usize, positions: usize) -> FloatBuffer {
     transpose_images(input, batch, channels, positions)
 }
 
 /// `[n, positions, c]` → `[n, c, positions]`, into a buffer from `buffers::take`.
-pub fn nhwc_to_nchw(input: &[f32], batch: usize, channels: usize, positions: usize) -> Vec<f32> {
+pub fn nhwc_to_nchw(input: &[f32], batch: usize, channels: usize, positions: usize) -> FloatBuffer {
     transpose_images(input, batch, positions, channels)
 }
 
@@ -40,7 +41,7 @@ const TILE: usize = 8;
 const BAND: usize = 2 * TILE;
 
 /// Each of the `batch` `rows × cols` matrices of `input`, transposed.
-fn transpose_images(input: &[f32], batch: usize, rows: usize, cols: usize) -> Vec<f32> {
+fn transpose_images(input: &[f32], batch: usize, rows: usize, cols: usize) -> FloatBuffer {
     let image = rows * cols;
     assert_eq!(
         input.len(),

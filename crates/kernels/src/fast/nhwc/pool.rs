@@ -13,6 +13,7 @@
 //! `ceil_mode` window past the end padding; sums run in `f32`, from `0.0`, in tap order.
 //! Output rows are split over threads when the pool is big.
 
+use crate::FloatBuffer;
 use crate::fast::buffers;
 use crate::fast::dispatch::multiversion;
 use crate::fast::parallel::threads_for;
@@ -26,7 +27,7 @@ use crate::team;
 const LANES: usize = 16;
 
 /// MaxPool or AveragePool of NHWC `x` described by `g` (as in NCHW); the output is NHWC.
-pub fn pool(g: &PoolGeometry, kind: PoolKind, x: &[f32]) -> Result<Vec<f32>, ShapeError> {
+pub fn pool(g: &PoolGeometry, kind: PoolKind, x: &[f32]) -> Result<FloatBuffer, ShapeError> {
     let &[h, w] = &g.axes[..] else {
         shape_bail!(
             "NHWC pooling has 2 spatial axes, got {} in {:?}",
@@ -208,7 +209,7 @@ impl Reduce for WindowMean<'_> {
 ///
 /// Each channel's sum runs in `f64`, over positions in order from `-0.0` (the reference's
 /// `Iterator::sum`), so it equals the reference's; the vector lanes hold neighbouring channels.
-pub fn global_average(x: &[f32], batch: usize, positions: usize, channels: usize) -> Vec<f32> {
+pub fn global_average(x: &[f32], batch: usize, positions: usize, channels: usize) -> FloatBuffer {
     let image = positions * channels;
     assert_eq!(
         x.len(),
