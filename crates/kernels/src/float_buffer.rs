@@ -75,12 +75,6 @@ impl From<Vec<f32>> for FloatBuffer {
     }
 }
 
-impl From<FloatBuffer> for Vec<f32> {
-    fn from(buffer: FloatBuffer) -> Vec<f32> {
-        buffer.into_vec()
-    }
-}
-
 /// A copy of the elements only.
 impl Clone for FloatBuffer {
     fn clone(&self) -> FloatBuffer {
@@ -100,12 +94,6 @@ impl PartialEq<Vec<f32>> for FloatBuffer {
     }
 }
 
-impl PartialEq<[f32]> for FloatBuffer {
-    fn eq(&self, other: &[f32]) -> bool {
-        self.as_slice() == other
-    }
-}
-
 impl fmt::Debug for FloatBuffer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.as_slice().fmt(f)
@@ -120,7 +108,6 @@ impl<'a> IntoIterator for &'a FloatBuffer {
         self.as_slice().iter()
     }
 }
-
 impl FromIterator<f32> for FloatBuffer {
     fn from_iter<I: IntoIterator<Item = f32>>(iter: I) -> FloatBuffer {
         FloatBuffer::from(iter.into_iter().collect::<Vec<f32>>())

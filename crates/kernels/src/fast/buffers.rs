@@ -114,8 +114,9 @@ pub fn give(buf: Vec<f32>) {
     });
 }
 
-/// Keeps `buf` (a buffer's whole storage) as `slot`'s buffer on this thread. A thread keeps the slots of one plan: the
-/// buffers of any other plan (a model swapped out, say) are dropped.
+/// Keeps `buf` (a buffer's whole storage) as `slot`'s buffer on this thread. A thread keeps
+/// the slots of one plan: the buffers of any other plan (a model swapped out, say) are
+/// dropped.
 pub fn give_to_slot(buf: Vec<f32>, slot: Slot) {
     if buf.capacity() == 0 {
         return;

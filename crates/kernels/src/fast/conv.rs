@@ -10,7 +10,6 @@
 //! right operand fits in L2) at a time: many tiles are shared by the threads, the few tiles
 //! of a small plane split their output channels over the threads instead.
 
-use crate::FloatBuffer;
 use std::ops::Range;
 
 use super::buffers;
@@ -24,6 +23,7 @@ use super::panel_gemm::{
 };
 use super::parallel::threads_for;
 use super::scratch;
+use crate::FloatBuffer;
 use crate::reference::broadcast::element_count;
 use crate::reference::conv::ConvGeometry;
 use crate::reference::window::{AxisGeometry, ShapeError, axes3, shape_bail};
