@@ -138,6 +138,9 @@ pub enum NhwcOp {
         /// X is NCHW (the model's input image, read by the first convolution without a
         /// transpose of its own); the output and the residual are NHWC all the same.
         input_nchw: bool,
+        /// A 3×3 stride-1 convolution on Winograd's F(2×2, 3×3), whose transformed weights
+        /// W holds (packed by `nhwc::winograd`, not `nhwc::pack`).
+        winograd: bool,
     },
     /// X, packed W1, [B1], packed W2, [B2], [residual] → the depthwise convolution `depthwise`
     /// of the 1×1 convolution `expand` of X, each with its activation (and the residual added
@@ -306,6 +309,7 @@ impl Op {
             Op::Nhwc(op) => match op {
                 NhwcOp::FromNchw => "ToNhwc",
                 NhwcOp::ToNchw => "ToNchw",
+                NhwcOp::Conv { winograd: true, .. } => "NhwcWinogradConv",
                 NhwcOp::Conv { .. } => "NhwcConv",
                 NhwcOp::ExpandDepthwise { .. } => "NhwcExpandDepthwise",
                 NhwcOp::MaxPool(_) => "NhwcMaxPool",

@@ -15,8 +15,8 @@ pub mod tensor;
 pub use error::EngineError;
 pub use ir::{Dim, Graph, Node, Op, Value, ValueId};
 pub use model::{
-    KERNELS_ENV, LAYOUT_ENV, Layout, Model, ModelOptions, input_buffer, kept_thread_bytes,
-    release_thread_buffers,
+    KERNELS_ENV, LAYOUT_ENV, Layout, Model, ModelOptions, WINOGRAD_ENV, input_buffer,
+    kept_thread_bytes, release_thread_buffers,
 };
 pub use ops::Kernels;
 pub use tensor::{DType, Tensor, TensorData};

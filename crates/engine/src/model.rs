@@ -25,6 +25,9 @@ pub struct ModelOptions {
     pub threads: usize,
     /// The layout the fast kernels run the convolutions in.
     pub layout: Layout,
+    /// Whether channels-last 3×3 stride-1 convolutions may run on Winograd's F(2×2, 3×3)
+    /// where it pays (fewer multiplications; results differ from the direct sum by rounding).
+    pub winograd: bool,
 }
 
 /// Where a 4-D activation keeps its channels.
@@ -43,6 +46,7 @@ impl Default for ModelOptions {
             kernels: Kernels::default(),
             threads: 1,
             layout: Layout::default(),
+            winograd: true,
         }
     }
 }
@@ -51,13 +55,17 @@ impl Default for ModelOptions {
 /// `nchw`, for comparing the two.
 pub const LAYOUT_ENV: &str = "LITECNN_LAYOUT";
 
+/// The environment variable that turns Winograd convolutions `on` (the default) or `off`, for
+/// comparing the two.
+pub const WINOGRAD_ENV: &str = "LITECNN_WINOGRAD";
+
 /// The environment variable that selects the kernels: `fast` (the default) or `reference`
 /// (the unfused graph on the oracle kernels, for whole-network comparisons).
 pub const KERNELS_ENV: &str = "LITECNN_KERNELS";
 
 impl ModelOptions {
-    /// The defaults, with the kernels taken from [`KERNELS_ENV`] and the layout from
-    /// [`LAYOUT_ENV`] when they are set.
+    /// The defaults, with the kernels taken from [`KERNELS_ENV`], the layout from
+    /// [`LAYOUT_ENV`] and Winograd from [`WINOGRAD_ENV`] when they are set.
     pub fn from_env() -> Result<ModelOptions, EngineError> {
         let kernels = env_choice(
             KERNELS_ENV,
@@ -69,9 +77,11 @@ impl ModelOptions {
             ("nhwc", Layout::ChannelsLast),
             ("nchw", Layout::ChannelsFirst),
         )?;
+        let winograd = env_choice(WINOGRAD_ENV, ("on", true), ("off", false))?;
         Ok(ModelOptions {
             kernels,
             layout,
+            winograd,
             ..ModelOptions::default()
         })
     }

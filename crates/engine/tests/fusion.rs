@@ -169,6 +169,7 @@ fn run(
         kernels,
         threads: 2,
         layout: Layout::ChannelsFirst,
+        ..ModelOptions::default()
     };
     let model = Model::with_options(graph, options).unwrap();
     let hist = stats::op_histogram(model.graph());
@@ -403,6 +404,7 @@ fn channels_last_model(graph: Graph, layout: Layout, threads: usize) -> Model {
         kernels: Kernels::Fast,
         threads,
         layout,
+        ..ModelOptions::default()
     };
     Model::with_options(graph, options).unwrap()
 }
@@ -512,5 +514,46 @@ fn an_expansion_fuses_into_the_depthwise_that_alone_reads_it() {
         assert_eq!(hist.get("NhwcExpandDepthwise"), Some(&1), "{hist:?}");
         assert_eq!(hist.get("NhwcConv"), Some(&6), "{hist:?}");
         assert_close(&model.run(vec![input.clone()]).unwrap(), &want);
+    }
+}
+
+/// A ResNet basic block on a symbolic batch of two 14×14 images of 16 channels, then a 3×3
+/// convolution of stride 2 and one of 8 input channels: Winograd must take exactly the
+/// block's two 3×3 stride-1 convolutions (with bias, ReLU and the residual fused in), and
+/// keep the output, on one thread and two, and not at all when the options turn it off.
+#[test]
+fn the_three_by_three_stride_one_convolutions_run_on_winograd() {
+    let mut net = Net {
+        b: Builder::new(),
+        seed: 80,
+    };
+    let batch = Dim::Symbol(std::sync::Arc::from("N"));
+    let x = net.b.input(
+        "x",
+        vec![batch, Dim::Known(16), Dim::Known(14), Dim::Known(14)],
+    );
+    let a = net.conv_bn(x, 16, 16, 3, 1, 1);
+    let a = net.unary(UnaryOp::Relu, a);
+    let b = net.conv_bn(a, 16, 16, 3, 1, 1);
+    let sum = net.b.node(Op::Binary(BinaryOp::Add), &[b, x]);
+    let block = net.unary(UnaryOp::Relu, sum);
+    let down = net.conv(block, 16, 8, 3, 2, 1);
+    let narrow = net.conv(down, 8, 16, 3, 1, 1);
+    net.b.graph.outputs = vec![narrow];
+    let graph = net.b.graph;
+    let input = values(vec![2, 16, 14, 14], 9);
+    let (want, _) = run(graph.clone(), Kernels::Reference, &input);
+    for (winograd, threads) in [(true, 1), (true, 2), (false, 1)] {
+        let options = ModelOptions {
+            kernels: Kernels::Fast,
+            threads,
+            winograd,
+            ..ModelOptions::default()
+        };
+        let model = Model::with_options(graph.clone(), options).unwrap();
+        assert_close(&model.run(vec![input.clone()]).unwrap(), &want);
+        let hist = stats::op_histogram(model.graph());
+        let expected = winograd.then_some(&2);
+        assert_eq!(hist.get("NhwcWinogradConv"), expected, "{hist:?}");
     }
 }

@@ -7,6 +7,7 @@
 mod activation;
 mod concat;
 mod conv;
+pub(crate) use conv::window_params;
 mod elementwise;
 mod gather;
 mod linear;

@@ -60,17 +60,18 @@ pub(super) fn eval(op: &NhwcOp, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor
             weight_shape,
             activation,
             input_nchw,
+            winograd,
         } => {
-            let layout = if *input_nchw {
-                ImageLayout::Nchw
-            } else {
-                ImageLayout::Nhwc
+            let kernel = match (*winograd, *input_nchw) {
+                (true, _) => ConvKernel::Winograd,
+                (false, true) => ConvKernel::Gemm(ImageLayout::Nchw),
+                (false, false) => ConvKernel::Gemm(ImageLayout::Nhwc),
             };
             eval_conv(
                 conv,
                 weight_shape,
                 *activation,
-                layout,
+                kernel,
                 x.shape(),
                 xv,
                 inputs,
@@ -114,19 +115,27 @@ pub(super) fn eval(op: &NhwcOp, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor
     Ok(vec![y])
 }
 
+/// Which kernel runs an [`NhwcOp::Conv`], reading its input in which layout.
+#[derive(Clone, Copy)]
+enum ConvKernel {
+    Gemm(ImageLayout),
+    /// NHWC input.
+    Winograd,
+}
+
 fn eval_conv(
     conv: &ConvAttrs,
     weight_shape: &[usize; 4],
     activation: Activation,
-    layout: ImageLayout,
+    kernel: ConvKernel,
     shape: &[usize],
     xv: &[f32],
     inputs: &[Option<&Tensor>],
 ) -> Result<Tensor, OpError> {
     let (_, packed) = f32_input(inputs, 1, "W")?;
-    let nchw = match layout {
-        ImageLayout::Nchw => shape.to_vec(),
-        ImageLayout::Nhwc => to_nchw(shape),
+    let nchw = match kernel {
+        ConvKernel::Gemm(ImageLayout::Nchw) => shape.to_vec(),
+        ConvKernel::Gemm(ImageLayout::Nhwc) | ConvKernel::Winograd => to_nchw(shape),
     };
     let g = ConvGeometry::new(
         &nchw,
@@ -141,7 +150,10 @@ fn eval_conv(
         residual,
         activation,
     };
-    let y = nhwc::conv::conv_on(&g, layout, xv, packed, &epilogue)?;
+    let y = match kernel {
+        ConvKernel::Gemm(layout) => nhwc::conv::conv_on(&g, layout, xv, packed, &epilogue)?,
+        ConvKernel::Winograd => nhwc::winograd::conv(&g, xv, packed, &epilogue)?,
+    };
     f32_tensor(to_nhwc(&g.output_shape()), y)
 }
 

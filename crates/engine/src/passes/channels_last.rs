@@ -17,14 +17,20 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use litecnn_kernels::fast::nhwc::conv::{pack_weights, pack_weights_owned, packed_len_of};
+use litecnn_kernels::fast::nhwc::winograd;
+use litecnn_kernels::reference::conv::ConvGeometry;
 
-use crate::ir::{BinaryOp, Dim, Graph, NhwcOp, Node, Op, Value, ValueId};
+use crate::ir::{BinaryOp, ConvAttrs, Dim, Graph, NhwcOp, Node, Op, Value, ValueId};
 use crate::ops::nhwc::to_nhwc;
+use crate::ops::window_params;
 use crate::tensor::{DType, Tensor, TensorData};
 
-pub fn channels_last(graph: &mut Graph) {
+/// `winograd`: whether the 3×3 stride-1 convolutions where it pays may run on Winograd's
+/// F(2×2, 3×3) (`nhwc::winograd::applies`).
+pub fn channels_last(graph: &mut Graph, winograd: bool) {
     let before = graph.clone();
     let mut walk = Walk {
+        winograd,
         twin: HashMap::new(),
         lives_nhwc: HashSet::new(),
         restored: HashSet::new(),
@@ -55,6 +61,7 @@ struct Packing {
     weight: ValueId,
     shape: [usize; 4],
     group: usize,
+    winograd: bool,
 }
 
 /// Packs every convolution's weights, dropping each original as soon as no node reads it, so
@@ -84,10 +91,15 @@ fn pack_all(graph: &mut Graph, packing: Vec<Packing>) {
         }
         // The walk checked the shapes (`packed_len_of`), so packing cannot fail here. The last
         // reader of a weight packs it in its own memory.
-        let packed = match Arc::try_unwrap(weight).map(Tensor::into_data) {
-            Ok(TensorData::F32(data)) => pack_weights_owned(data.into_vec(), &p.shape, p.group),
-            Ok(_) => continue,
-            Err(shared) => pack_weights(shared.as_f32().unwrap_or_default(), &p.shape, p.group),
+        let packed = if p.winograd {
+            // The transformed weights are 16/9 of the originals: never packed in place.
+            winograd::pack_weights(weight.as_f32().unwrap_or_default(), &p.shape)
+        } else {
+            match Arc::try_unwrap(weight).map(Tensor::into_data) {
+                Ok(TensorData::F32(data)) => pack_weights_owned(data.into_vec(), &p.shape, p.group),
+                Ok(_) => continue,
+                Err(shared) => pack_weights(shared.as_f32().unwrap_or_default(), &p.shape, p.group),
+            }
         }
         .unwrap_or_default();
         if let Ok(tensor) = Tensor::from_f32(vec![packed.len()], packed) {
@@ -103,6 +115,8 @@ fn conversions_allowed(edges: usize, convs: usize) -> usize {
 }
 
 struct Walk {
+    /// Whether convolutions may run on Winograd's F(2×2, 3×3) where it pays.
+    winograd: bool,
     /// NCHW value → its NHWC twin.
     twin: HashMap<ValueId, ValueId>,
     /// Values whose producer now makes only the NHWC twin.
@@ -171,6 +185,12 @@ impl Walk {
         let weight = graph.constant(w)?;
         let weight_shape: [usize; 4] = weight.shape().try_into().ok()?;
         let len = packed_len_of(weight.as_f32()?.len(), &weight_shape, conv.group).ok()?;
+        let winograd = self.winograd && winograd_pays(graph, x, conv, &weight_shape);
+        let len = if winograd {
+            winograd::packed_len(weight_shape[1], weight_shape[0])
+        } else {
+            len
+        };
         let packed_id = graph.add_value(Value {
             name: format!("{}@nhwc", graph.value(w).name),
             dtype: Some(DType::F32),
@@ -181,6 +201,7 @@ impl Walk {
             weight: w,
             shape: weight_shape,
             group: conv.group,
+            winograd,
         });
         self.convs += 1;
         let mut inputs = vec![Some(self.nhwc(graph, x)), Some(packed_id)];
@@ -193,6 +214,7 @@ impl Walk {
             weight_shape,
             activation,
             input_nchw: false,
+            winograd,
         });
         Some(self.with_nhwc_output(graph, node, op, inputs))
     }
@@ -348,6 +370,26 @@ impl Walk {
 }
 
 /// The shape of a 4-D float value.
+/// Whether the convolution `conv` of `x` with weights of `weight_shape` is one that runs faster
+/// on Winograd's F(2×2, 3×3): decided on the image's known size (a symbolic batch counts as 1).
+fn winograd_pays(graph: &Graph, x: ValueId, conv: &ConvAttrs, weight_shape: &[usize; 4]) -> bool {
+    let Some(dims) = shape4(graph, x) else {
+        return false;
+    };
+    let shape: Option<Vec<usize>> = dims
+        .iter()
+        .enumerate()
+        .map(|(axis, d)| match d {
+            Dim::Known(n) => Some(*n),
+            Dim::Symbol(_) => (axis == 0).then_some(1),
+        })
+        .collect();
+    let window = window_params(&conv.window, false);
+    shape
+        .and_then(|shape| ConvGeometry::new(&shape, weight_shape, &window, conv.group).ok())
+        .is_some_and(|g| winograd::applies(&g))
+}
+
 fn shape4(graph: &Graph, id: ValueId) -> Option<&[Dim]> {
     let value = graph.value(id);
     let shape = value.shape.as_deref()?;

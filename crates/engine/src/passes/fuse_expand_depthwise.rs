@@ -62,6 +62,7 @@ fn nhwc_conv(node: &Node) -> Option<ConvStage> {
         weight_shape,
         activation,
         input_nchw: false,
+        winograd: false,
     }) = &node.op
     else {
         return None;

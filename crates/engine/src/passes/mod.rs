@@ -50,7 +50,7 @@ pub fn optimize(graph: &mut Graph, options: &ModelOptions) -> Result<(), EngineE
         fold_batch_norm(graph);
         fuse_conv_epilogue(graph);
         if options.layout == Layout::ChannelsLast {
-            channels_last(graph);
+            channels_last(graph, options.winograd);
             fuse_expand_depthwise(graph);
             read_nchw_input(graph);
         }

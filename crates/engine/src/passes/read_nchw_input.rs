@@ -30,6 +30,7 @@ pub fn read_nchw_input(graph: &mut Graph) {
             conv,
             weight_shape,
             input_nchw,
+            winograd: false,
             ..
         }) = &mut node.op
         else {

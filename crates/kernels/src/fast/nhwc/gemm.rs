@@ -61,7 +61,7 @@ impl OutMatrix {
     /// # Safety
     /// No other live slice from this matrix may overlap the one returned.
     #[allow(clippy::mut_from_ref)]
-    unsafe fn row(&self, m: usize, cols: Range<usize>) -> &mut [f32] {
+    pub(crate) unsafe fn row(&self, m: usize, cols: Range<usize>) -> &mut [f32] {
         let start = m * self.stride + cols.start;
         assert!(
             cols.start <= cols.end && cols.end <= self.stride && start + cols.len() <= self.len

@@ -31,3 +31,4 @@ pub mod pack;
 mod padded;
 pub mod pool;
 mod split;
+pub mod winograd;
