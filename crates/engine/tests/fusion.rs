@@ -517,7 +517,7 @@ fn an_expansion_fuses_into_the_depthwise_that_alone_reads_it() {
     }
 }
 
-/// A ResNet basic block on a symbolic batch of two 14×14 images of 16 channels, then a 3×3
+/// A ResNet basic block on a symbolic batch of two 14×14 images of 64 channels, then a 3×3
 /// convolution of stride 2 and one of 8 input channels: Winograd must take exactly the
 /// block's two 3×3 stride-1 convolutions (with bias, ReLU and the residual fused in), and
 /// keep the output, on one thread and two, and not at all when the options turn it off.
@@ -530,18 +530,18 @@ fn the_three_by_three_stride_one_convolutions_run_on_winograd() {
     let batch = Dim::Symbol(std::sync::Arc::from("N"));
     let x = net.b.input(
         "x",
-        vec![batch, Dim::Known(16), Dim::Known(14), Dim::Known(14)],
+        vec![batch, Dim::Known(64), Dim::Known(14), Dim::Known(14)],
     );
-    let a = net.conv_bn(x, 16, 16, 3, 1, 1);
+    let a = net.conv_bn(x, 64, 64, 3, 1, 1);
     let a = net.unary(UnaryOp::Relu, a);
-    let b = net.conv_bn(a, 16, 16, 3, 1, 1);
+    let b = net.conv_bn(a, 64, 64, 3, 1, 1);
     let sum = net.b.node(Op::Binary(BinaryOp::Add), &[b, x]);
     let block = net.unary(UnaryOp::Relu, sum);
-    let down = net.conv(block, 16, 8, 3, 2, 1);
+    let down = net.conv(block, 64, 8, 3, 2, 1);
     let narrow = net.conv(down, 8, 16, 3, 1, 1);
     net.b.graph.outputs = vec![narrow];
     let graph = net.b.graph;
-    let input = values(vec![2, 16, 14, 14], 9);
+    let input = values(vec![2, 64, 14, 14], 9);
     let (want, _) = run(graph.clone(), Kernels::Reference, &input);
     for (winograd, threads) in [(true, 1), (true, 2), (false, 1)] {
         let options = ModelOptions {

@@ -102,7 +102,7 @@ fn network_layers_match_the_reference_on_one_and_two_threads() {
     for (input, cout) in [
         ([1, 64, 56, 56], 64),
         ([1, 128, 28, 28], 128),
-        ([1, 48, 13, 13], 192),
+        ([1, 64, 13, 13], 256),
     ] {
         let g = geometry(input, cout, [1; 4]).unwrap();
         assert!(applies(&g), "{input:?} → {cout}");
@@ -121,8 +121,9 @@ fn applies_only_where_the_gemm_dominates() {
         |input: [usize; 4], cout: usize| applies(&geometry(input, cout, [1; 4]).unwrap());
     assert!(applies_to([1, 64, 56, 56], 64));
     assert!(applies_to([1, 256, 14, 14], 256));
-    // Three input channels (a stem), a 7×7 plane, 512 × 512 weights.
+    // Three input channels (a stem), 32 (SqueezeNet's), a 7×7 plane, 512 × 512 weights.
     assert!(!applies_to([1, 3, 224, 224], 64));
+    assert!(!applies_to([1, 32, 27, 27], 128));
     assert!(!applies_to([1, 64, 7, 7], 64));
     assert!(!applies_to([1, 512, 14, 14], 512));
     // Not 3×3 stride 1: a stride of 2, a dilation, groups.
