@@ -367,8 +367,8 @@ struct Outputs<'a> {
 
 multiversion!(fn transform_output(m: &[f32], at: usize, stride: usize, outputs: &Outputs<'_>, dst: &mut [Option<&mut [f32]>; 4]) => transform_output_body);
 
-/// `Y = Aᵀ M A` of one tile, every channel, plus the bias and the residual, into the tile's
-/// output positions that exist (`dst`, row-major 2×2), then their activation.
+/// `Y = Aᵀ M A` of one tile, every channel, plus the bias and the residual, through the
+/// activation, into the tile's output positions that exist (`dst`, row-major 2×2).
 #[inline(always)]
 fn transform_output_body(
     m: &[f32],
@@ -386,9 +386,6 @@ fn transform_output_body(
     while c < channels {
         transform_output_lanes::<1>(m, at + c, stride, outputs, dst, c);
         c += 1;
-    }
-    for d in dst.iter_mut().flatten() {
-        apply_body(outputs.activation, d);
     }
 }
 
@@ -436,6 +433,8 @@ fn transform_output_lanes<const L: usize>(
                 *y += r;
             }
         }
+        // On the lanes in registers: a pass over each finished row read it all again.
+        apply_body(outputs.activation, &mut y);
         d[c..c + L].copy_from_slice(&y);
     }
 }
