@@ -127,6 +127,9 @@ impl Model {
         let last_use = last_uses(&graph);
         let buffer_plan =
             (options.kernels == Kernels::Fast).then(|| BufferPlan::new(&graph, &last_use));
+        // The weights the passes replaced (folded, packed, transformed) are free but still
+        // resident until the allocator hands its free pages back.
+        litecnn_kernels::allocator::return_free_memory();
         Ok(Model {
             graph,
             last_use,

@@ -517,7 +517,7 @@ fn an_expansion_fuses_into_the_depthwise_that_alone_reads_it() {
     }
 }
 
-/// A ResNet basic block on a symbolic batch of two 14×14 images of 64 channels, then a 3×3
+/// A ResNet basic block on a symbolic batch of two 28×28 images of 64 channels, then a 3×3
 /// convolution of stride 2 and one of 8 input channels: Winograd must take exactly the
 /// block's two 3×3 stride-1 convolutions (with bias, ReLU and the residual fused in), and
 /// keep the output, on one thread and two, and not at all when the options turn it off.
@@ -530,7 +530,7 @@ fn the_three_by_three_stride_one_convolutions_run_on_winograd() {
     let batch = Dim::Symbol(std::sync::Arc::from("N"));
     let x = net.b.input(
         "x",
-        vec![batch, Dim::Known(64), Dim::Known(14), Dim::Known(14)],
+        vec![batch, Dim::Known(64), Dim::Known(28), Dim::Known(28)],
     );
     let a = net.conv_bn(x, 64, 64, 3, 1, 1);
     let a = net.unary(UnaryOp::Relu, a);
@@ -541,7 +541,7 @@ fn the_three_by_three_stride_one_convolutions_run_on_winograd() {
     let narrow = net.conv(down, 8, 16, 3, 1, 1);
     net.b.graph.outputs = vec![narrow];
     let graph = net.b.graph;
-    let input = values(vec![2, 64, 14, 14], 9);
+    let input = values(vec![2, 64, 28, 28], 9);
     let (want, _) = run(graph.clone(), Kernels::Reference, &input);
     for (winograd, threads) in [(true, 1), (true, 2), (false, 1)] {
         let options = ModelOptions {

@@ -40,15 +40,14 @@ const MIN_IN_CHANNELS: usize = 64;
 /// Fewer output channels than this leave the output transform too large beside the GEMM.
 const MIN_OUT_CHANNELS: usize = 16;
 
-/// Input × output channels up to this (transformed weights of at most 4 MB): past it the
-/// tiles of a plane are too few to reuse weights that no longer stay in cache.
-const MAX_CHANNEL_PAIRS: usize = 256 * 256;
+/// Input × output channels up to this: transformed weights of at most 1 MB a layer. They
+/// are 16/9 of the originals, and resident memory is held to the weights plus 15 MB: with
+/// ResNet18's 256-channel stage as well, its transformed weights alone added 5.5 MB.
+const MAX_CHANNEL_PAIRS: usize = 128 * 128;
 
-/// Tiles a thread transforms together at most ([`Tiles::block`]).
-const MAX_BLOCK: usize = 128;
-
-/// Tiles per image at least (a 14×14 output): fewer read the transformed weights too rarely.
-const MIN_TILES: usize = 49;
+/// Tiles per image at least (a 28×28 output). On 14×14 and 13×13 planes (ResNet's third
+/// stage, SqueezeNet's last) the gain was small or none beside the memory.
+const MIN_TILES: usize = 196;
 
 /// Whether [`conv`] can compute `g`: 2-D, 3×3, stride 1, no dilation, one group, some
 /// channels.
@@ -94,14 +93,23 @@ pub fn pack_weights(weight: &[f32], shape: &[usize]) -> Result<Vec<f32>, ShapeEr
             weight.len()
         );
     }
-    let per_position = position_weights(cin, cout).len();
-    let mut packed = vec![0.0f32; POSITIONS * per_position];
-    for (co, filters) in weight.chunks_exact(cin * 9).enumerate() {
-        let (panel, lane) = (co / NR, co % NR);
-        for (ci, filter) in filters.chunks_exact(9).enumerate() {
-            let u = transform_filter(filter.try_into().expect("9 taps"));
-            for (p, &v) in u.iter().enumerate() {
-                packed[p * per_position + (panel * cin + ci) * NR + lane] = v;
+    // Transformed in ONNX order first, then gathered with the writes in order: scattering
+    // each filter's 16 values a position apart made loading ResNet18 twice as slow.
+    let transformed: Vec<[f32; POSITIONS]> = weight
+        .chunks_exact(9)
+        .map(|filter| transform_filter(filter.try_into().expect("9 taps")))
+        .collect();
+    let layout = position_weights(cin, cout);
+    let mut packed = vec![0.0f32; POSITIONS * layout.len()];
+    for (p, position) in packed.chunks_exact_mut(layout.len()).enumerate() {
+        for (panel, rows) in position.chunks_exact_mut(cin * NR).enumerate() {
+            for (ci, row) in rows.chunks_exact_mut(NR).enumerate() {
+                for (lane, v) in row.iter_mut().enumerate() {
+                    let co = panel * NR + lane;
+                    if co < cout {
+                        *v = transformed[co * cin + ci][p];
+                    }
+                }
             }
         }
     }
@@ -160,16 +168,13 @@ impl Tiles {
         (n, i / self.cols * 2, i % self.cols * 2)
     }
 
-    /// Tiles a thread transforms together. Each block reads all the transformed weights
-    /// (`16 × cin × cout`) once, and writes and reads its `V` and `M` (`16 × tiles × (cin +
-    /// cout)`): blocks of at least `cin × cout / (cin + cout)` tiles keep the weights the
-    /// smaller stream (a 14×14 plane of 256 channels is then one block, its 4 MB of weights
-    /// read once), and at 64 channels the block's `V` and `M` stay in L2.
+    /// Tiles a thread transforms together: its `V` and `M` (`16 × tiles × (cin + cout)`
+    /// floats, kept as this thread's scratch buffer) about 128 KB, to stay in L2 and add
+    /// little to resident memory, and at least two of the GEMM's 6-row strips. Each block
+    /// reads all the transformed weights, at most 1 MB ([`MAX_CHANNEL_PAIRS`]), a position's
+    /// 64 KB at a time. (Blocks of 24 to 48 tiles were no faster on ResNet18.)
     fn block(&self) -> usize {
-        let (cin, cout) = (self.cin, self.cout);
-        let in_l2 = 4096 / (cin + cout);
-        let weights_smaller = cin * cout / (cin + cout);
-        in_l2.max(weights_smaller).clamp(4 * MR, MAX_BLOCK) / MR * MR
+        (2048 / (self.cin + self.cout)).clamp(2 * MR, 16 * MR) / MR * MR
     }
 }
 
@@ -234,7 +239,8 @@ fn run_block(
 ) {
     let (cin, cout, count) = (tiles.cin, tiles.cout, block.len());
     let (v_len, m_len) = (POSITIONS * count * cin, POSITIONS * count * cout);
-    scratch::with_panels(v_len + m_len + cin, |buf| {
+    // The buffer the direct convolutions pad their bands of rows in, not a second one.
+    scratch::with_scratch(v_len + m_len + cin, |buf| {
         let (v, rest) = buf.split_at_mut(v_len);
         let (m, zeros) = rest.split_at_mut(m_len);
         zeros.fill(0.0);
