@@ -75,16 +75,7 @@ pub fn conv_on(
     if layout == ImageLayout::Nchw && !reads_nchw(g) {
         shape_bail!("a 1×1 or depthwise convolution does not read NCHW input: {g:?}");
     }
-    let out_len = element_count(&g.output_shape())?;
-    if input.len() != element_count(&g.input_shape())? || packed.len() != packed_len(g) {
-        shape_bail!(
-            "NHWC Conv buffers do not match input {:?} and weight {:?}",
-            g.input_shape(),
-            g.weight_shape()
-        );
-    }
-    epilogue.check(g.out_channels, out_len)?;
-    let mut out = buffers::take(out_len);
+    let mut out = output_buffer(g, input, packed, packed_len(g), epilogue)?;
     if out.is_empty() {
         return Ok(out);
     }
@@ -111,6 +102,27 @@ pub fn conv_on(
         windowed(g, layout, input, &groups);
     }
     Ok(out)
+}
+
+/// The buffer for `g`'s output, once the input, the packed weights (`packed_len` floats)
+/// and the epilogue are checked against `g`.
+pub(super) fn output_buffer(
+    g: &ConvGeometry,
+    input: &[f32],
+    packed: &[f32],
+    packed_len: usize,
+    epilogue: &Epilogue<'_>,
+) -> Result<FloatBuffer, ShapeError> {
+    let out_len = element_count(&g.output_shape())?;
+    if input.len() != element_count(&g.input_shape())? || packed.len() != packed_len {
+        shape_bail!(
+            "NHWC Conv buffers do not match input {:?} and weight {:?}",
+            g.input_shape(),
+            g.weight_shape()
+        );
+    }
+    epilogue.check(g.out_channels, out_len)?;
+    Ok(buffers::take(out_len))
 }
 
 /// An axis on which the convolution reads input `i` for output `i`: no window at all.

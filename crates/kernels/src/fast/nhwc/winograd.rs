@@ -15,16 +15,15 @@
 
 use std::ops::Range;
 
+use super::conv::output_buffer;
 use super::gemm::{GroupGemm, MR, OutMatrix};
 use super::pack::{GemmWeights, NR};
 use crate::FloatBuffer;
 use crate::fast::activation::{Activation, apply_body};
-use crate::fast::buffers;
 use crate::fast::dispatch::multiversion;
 use crate::fast::epilogue::Epilogue;
 use crate::fast::parallel::threads_for;
 use crate::fast::scratch;
-use crate::reference::broadcast::element_count;
 use crate::reference::conv::ConvGeometry;
 use crate::reference::window::{ShapeError, shape_bail};
 use crate::team;
@@ -189,18 +188,8 @@ pub fn conv(
     if !supports(g) {
         shape_bail!("Winograd F(2×2, 3×3) takes a 2-D 3×3 stride-1 convolution, got {g:?}");
     }
-    let out_len = element_count(&g.output_shape())?;
-    if input.len() != element_count(&g.input_shape())?
-        || packed.len() != packed_len(g.in_channels, g.out_channels)
-    {
-        shape_bail!(
-            "Winograd Conv buffers do not match input {:?} and weight {:?}",
-            g.input_shape(),
-            g.weight_shape()
-        );
-    }
-    epilogue.check(g.out_channels, out_len)?;
-    let mut out = buffers::take(out_len);
+    let packed_len = packed_len(g.in_channels, g.out_channels);
+    let mut out = output_buffer(g, input, packed, packed_len, epilogue)?;
     if out.is_empty() {
         return Ok(out);
     }
