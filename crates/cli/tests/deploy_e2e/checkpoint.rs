@@ -93,6 +93,14 @@ fn checkpoints_are_taken_once_stable_converted_and_redeployed_when_rewritten() {
         ],
     );
 
+    // The watcher's first look (at no file yet) must be on record before the writing
+    // starts, or a slow start-up would leave every look below unrecorded.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while status(&store)["watcher"]["last_result"].is_null() {
+        assert!(Instant::now() < deadline, "the watcher never looked");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
     // Written slowly, in pieces, for longer than the settle time: every look in between sees
     // a changing file, and a torn checkpoint would fail to convert (a `failed` row) or
     // deploy another hash than the finished file's.
