@@ -162,6 +162,12 @@ pub enum NhwcOp {
     /// X `[N, H, W, C]`, V (`N × C` or `C` values: `[N or 1, C, 1, 1]`, or NHWC `[N, 1, 1, C]`)
     /// → `X ∘ V` with V broadcast over the positions (squeeze-and-excite's scale).
     ChannelBroadcast(BinaryOp),
+    /// X → ShuffleNet's channel shuffle in `groups` groups (the Reshape, Transpose and
+    /// Reshape that express it in NCHW): output channel `i * groups + j` is input channel
+    /// `j * (C / groups) + i`.
+    ChannelShuffle { groups: usize },
+    /// X → channels `start..end` of every position (a Slice of the channel axis).
+    ChannelRange { start: usize, end: usize },
 }
 
 /// One convolution of a fused channels-last op.
@@ -316,6 +322,8 @@ impl Op {
                 NhwcOp::AveragePool { .. } => "NhwcAveragePool",
                 NhwcOp::MeanOverPositions { .. } => "NhwcMean",
                 NhwcOp::ChannelBroadcast(_) => "NhwcChannelBroadcast",
+                NhwcOp::ChannelShuffle { .. } => "NhwcChannelShuffle",
+                NhwcOp::ChannelRange { .. } => "NhwcChannelRange",
             },
         }
     }

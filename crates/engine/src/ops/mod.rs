@@ -20,6 +20,7 @@ mod reduce;
 mod reshape;
 mod shape_ops;
 mod slice;
+pub(crate) use slice::channel_range as slice_channel_range;
 mod softmax;
 mod split;
 mod squeeze;

@@ -111,6 +111,24 @@ pub(super) fn eval(op: &NhwcOp, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor
             let y = nhwc::channels::broadcast_channels(binary_kind(*op), xv, vv, n, a * b, c);
             f32_tensor(x.shape().to_vec(), y)?
         }
+        &NhwcOp::ChannelShuffle { groups } => {
+            if groups == 0 || !c.is_multiple_of(groups) {
+                op_bail!("{c} channels do not split into {groups} groups");
+            }
+            f32_tensor(
+                x.shape().to_vec(),
+                nhwc::regroup::shuffle_channels(xv, c, groups),
+            )?
+        }
+        &NhwcOp::ChannelRange { start, end } => {
+            if start > end || end > c {
+                op_bail!("channels {start}..{end} of a tensor of {c}");
+            }
+            f32_tensor(
+                vec![n, a, b, end - start],
+                nhwc::regroup::channel_range(xv, c, start..end),
+            )?
+        }
     };
     Ok(vec![y])
 }
@@ -281,5 +299,19 @@ pub(super) fn infer(op: &NhwcOp, inputs: &[Option<&Facts>]) -> Result<Vec<Facts>
             vec![Facts::new(DType::F32, shape)]
         }
         NhwcOp::ChannelBroadcast(_) => vec![Facts::new(DType::F32, xs.clone())],
+        &NhwcOp::ChannelShuffle { groups } => {
+            if groups == 0 || xs[3].known().is_some_and(|c| !c.is_multiple_of(groups)) {
+                op_bail!("{} channels do not split into {groups} groups", xs[3]);
+            }
+            vec![Facts::new(DType::F32, xs.clone())]
+        }
+        &NhwcOp::ChannelRange { start, end } => {
+            if start > end || xs[3].known().is_some_and(|c| end > c) {
+                op_bail!("channels {start}..{end} of a tensor of {}", xs[3]);
+            }
+            let mut shape = xs.clone();
+            shape[3] = Dim::Known(end - start);
+            vec![Facts::new(DType::F32, shape)]
+        }
     })
 }

@@ -86,6 +86,24 @@ fn clamp_range(dim: usize, r: &AxisSlice) -> AxisRange {
     }
 }
 
+/// The channels a Slice of a 4-D NCHW value keeps, when it slices the channel axis alone, in
+/// order and with step 1 (ShuffleNet's split): for running it channels-last.
+pub(crate) fn channel_range(
+    channels: usize,
+    starts: &[i64],
+    ends: &[i64],
+    axes: Option<&[i64]>,
+    steps: Option<&[i64]>,
+) -> Option<std::ops::Range<usize>> {
+    let requests = slice_requests(4, starts, ends, axes, steps).ok()?;
+    let [r] = &requests[..] else { return None };
+    if r.axis != 1 || r.step != 1 {
+        return None;
+    }
+    let range = clamp_range(channels, r);
+    Some(range.start..range.start + range.len)
+}
+
 /// The sliced dims. A symbolic dim survives only an untouched full forward slice.
 fn slice_dims(dims: &[Dim], requests: &[AxisSlice]) -> Option<Vec<Dim>> {
     let mut out = dims.to_vec();

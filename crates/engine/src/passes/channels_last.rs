@@ -3,15 +3,16 @@
 //! One walk over the nodes, in order. A 2-D convolution with constant weights becomes an
 //! [`NhwcOp::Conv`] whose weights are packed here, once, for the NHWC kernels; pools, the mean
 //! over positions, elementwise activations, same-shape arithmetic, per-channel broadcasts
-//! (squeeze-and-excite) and channel concatenation follow their input into NHWC. Any other
+//! (squeeze-and-excite), channel concatenation, slices and splits of the channel axis and
+//! ShuffleNet's channel shuffle follow their input into NHWC. Any other
 //! reader of an NHWC value gets the NCHW original back through one [`NhwcOp::ToNchw`],
 //! emitted just before the first such reader; an NCHW value that a converted node reads goes
 //! through one [`NhwcOp::FromNchw`]. The original value ids keep their NCHW meaning, so
 //! graph outputs and untouched nodes need no renaming: an NHWC value is a new "twin" value.
 //!
-//! A graph whose layout would flip back and forth (ShuffleNet's channel shuffle is a Reshape
-//! and a Transpose in every block) gains less from NHWC than the conversions cost, so when the
-//! whole-plane conversions outnumber [`conversions_allowed`] the graph is left as it was.
+//! A graph whose layout would flip back and forth (other reshapes and transposes between
+//! its convolutions) gains less from NHWC than the conversions cost, so when the whole-plane
+//! conversions outnumber [`conversions_allowed`] the graph is left as it was.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -20,9 +21,10 @@ use litecnn_kernels::fast::nhwc::conv::{pack_weights, pack_weights_owned, packed
 use litecnn_kernels::fast::nhwc::winograd;
 use litecnn_kernels::reference::conv::ConvGeometry;
 
+use super::channel_shuffle::{Shuffle, find_shuffles};
 use crate::ir::{BinaryOp, ConvAttrs, Dim, Graph, NhwcOp, Node, Op, Value, ValueId};
 use crate::ops::nhwc::to_nhwc;
-use crate::ops::window_params;
+use crate::ops::{slice_channel_range, window_params};
 use crate::tensor::{DType, Tensor, TensorData};
 
 /// `winograd`: whether the 3×3 stride-1 convolutions where it pays may run on Winograd's
@@ -31,6 +33,8 @@ pub fn channels_last(graph: &mut Graph, winograd: bool) {
     let before = graph.clone();
     let mut walk = Walk {
         winograd,
+        shuffles: find_shuffles(graph),
+        folded: HashSet::new(),
         twin: HashMap::new(),
         lives_nhwc: HashSet::new(),
         restored: HashSet::new(),
@@ -117,6 +121,10 @@ fn conversions_allowed(edges: usize, convs: usize) -> usize {
 struct Walk {
     /// Whether convolutions may run on Winograd's F(2×2, 3×3) where it pays.
     winograd: bool,
+    /// The graph's channel shuffles, by the output of their first Reshape.
+    shuffles: HashMap<ValueId, Shuffle>,
+    /// Outputs of the nodes a channels-last shuffle replaced (its Transpose and last Reshape).
+    folded: HashSet<ValueId>,
     /// NCHW value → its NHWC twin.
     twin: HashMap<ValueId, ValueId>,
     /// Values whose producer now makes only the NHWC twin.
@@ -132,6 +140,9 @@ struct Walk {
 
 impl Walk {
     fn node(&mut self, graph: &mut Graph, node: Node) {
+        if node.outputs.iter().any(|o| self.folded.contains(o)) {
+            return;
+        }
         let rewritten = match &node.op {
             Op::Conv(_) | Op::FusedConv { .. } => self.conv(graph, &node),
             Op::MaxPool(p) if node.outputs.len() == 1 => {
@@ -155,6 +166,9 @@ impl Walk {
             Op::Unary(_) | Op::Clip => self.follow(graph, &node, node.op.clone()),
             Op::Binary(b) => self.binary(graph, &node, *b),
             Op::Concat { axis: 1 | -3 } => self.concat(graph, &node),
+            Op::Reshape { .. } => self.shuffle(graph, &node),
+            Op::Slice => self.slice(graph, &node),
+            Op::Split { axis: 1 | -3 } => self.split(graph, &node),
             _ => None,
         };
         let node = match rewritten {
@@ -294,6 +308,87 @@ impl Walk {
             .map(|i| i.map(|id| self.twin[&id]))
             .collect();
         Some(self.with_nhwc_output(graph, node, Op::Concat { axis: 3 }, inputs))
+    }
+
+    /// The first Reshape of a channel shuffle of an NHWC value: the whole shuffle as one op,
+    /// producing the twin of its last Reshape's output; its other two nodes are dropped.
+    fn shuffle(&mut self, graph: &mut Graph, node: &Node) -> Option<Node> {
+        let shuffle = *self.shuffles.get(node.outputs.first()?)?;
+        let x = node.inputs.first().copied().flatten()?;
+        if !self.lives_nhwc.contains(&x) {
+            return None;
+        }
+        self.folded.extend([shuffle.transposed, shuffle.out]);
+        let whole = Node {
+            outputs: vec![shuffle.out],
+            ..node.clone()
+        };
+        let op = Op::Nhwc(NhwcOp::ChannelShuffle {
+            groups: shuffle.groups,
+        });
+        Some(self.with_nhwc_output(graph, &whole, op, vec![Some(self.twin[&x])]))
+    }
+
+    /// A Slice of the channel axis alone, with constant bounds and step 1, of an NHWC value.
+    fn slice(&mut self, graph: &mut Graph, node: &Node) -> Option<Node> {
+        let x = node.inputs.first().copied().flatten()?;
+        if !self.lives_nhwc.contains(&x) || node.outputs.len() != 1 {
+            return None;
+        }
+        let channels = shape4(graph, x)?[1].known()?;
+        // `Some(None)` for an absent optional input; `None` when one is not a constant.
+        let ints = |i: usize| -> Option<Option<&[i64]>> {
+            match node.inputs.get(i).copied().flatten() {
+                None => Some(None),
+                Some(id) => graph.constant(id)?.as_i64().map(Some),
+            }
+        };
+        let range = slice_channel_range(channels, ints(1)??, ints(2)??, ints(3)?, ints(4)?)?;
+        if range.is_empty() {
+            return None;
+        }
+        let op = Op::Nhwc(NhwcOp::ChannelRange {
+            start: range.start,
+            end: range.end,
+        });
+        Some(self.with_nhwc_output(graph, node, op, vec![Some(self.twin[&x])]))
+    }
+
+    /// A Split of the channel axis of an NHWC value: one channel range per part (the parts'
+    /// sizes are the inferred shapes of its outputs).
+    fn split(&mut self, graph: &mut Graph, node: &Node) -> Option<Node> {
+        let x = node.inputs.first().copied().flatten()?;
+        if !self.lives_nhwc.contains(&x) {
+            return None;
+        }
+        let channels = shape4(graph, x)?[1].known()?;
+        let parts: Vec<usize> = node
+            .outputs
+            .iter()
+            .map(|&out| shape4(graph, out).and_then(|s| s[1].known()))
+            .collect::<Option<_>>()?;
+        if parts.iter().sum::<usize>() != channels || parts.contains(&0) {
+            return None;
+        }
+        let mut start = 0;
+        let mut last = None;
+        for (i, (&out, &len)) in node.outputs.iter().zip(&parts).enumerate() {
+            let part = Node {
+                name: format!("{}#{i}", node.name),
+                outputs: vec![out],
+                ..node.clone()
+            };
+            let op = Op::Nhwc(NhwcOp::ChannelRange {
+                start,
+                end: start + len,
+            });
+            let range = self.with_nhwc_output(graph, &part, op, vec![Some(self.twin[&x])]);
+            if let Some(before) = last.replace(range) {
+                self.nodes.push(before);
+            }
+            start += len;
+        }
+        last
     }
 
     /// `node` rewritten to `op` on `inputs`, producing the NHWC twin of its one output.

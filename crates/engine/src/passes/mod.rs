@@ -8,7 +8,9 @@
 //! 3. [`fuse_conv_epilogue`] — fuses residual Add and activations into the conv before them
 //!    (`FusedConv`; fast kernels only).
 //! 4. [`channels_last`] — runs the convolutions and what follows them in NHWC, with their
-//!    weights packed for the NHWC kernels (fast kernels, unless the options keep NCHW).
+//!    weights packed for the NHWC kernels (fast kernels, unless the options keep NCHW). Dead
+//!    nodes are dropped first: a `Shape` whose result was folded would still read an NHWC
+//!    value as NCHW and force a conversion back.
 //! 5. [`fuse_expand_depthwise`] — joins a channels-last 1×1 convolution and the depthwise
 //!    convolution that alone reads it, so the expanded tensor is computed a band at a time.
 //! 6. [`read_nchw_input`] — lets the first convolution read the NCHW input image itself,
@@ -19,6 +21,7 @@
 //! Every pass keeps nodes in topological order and must not change what the graph computes;
 //! their tests run a graph before and after on the same inputs.
 
+mod channel_shuffle;
 mod channels_last;
 mod fold_batch_norm;
 mod fold_constants;
@@ -50,6 +53,7 @@ pub fn optimize(graph: &mut Graph, options: &ModelOptions) -> Result<(), EngineE
         fold_batch_norm(graph);
         fuse_conv_epilogue(graph);
         if options.layout == Layout::ChannelsLast {
+            remove_dead_nodes(graph);
             channels_last(graph, options.winograd);
             fuse_expand_depthwise(graph);
             read_nchw_input(graph);

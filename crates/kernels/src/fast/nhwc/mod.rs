@@ -16,6 +16,7 @@
 //!   expanded tensor computed a band of rows at a time instead of whole.
 //! - [`pool`]: MaxPool, AveragePool and the global mean over positions.
 //! - [`channels`]: per-channel scaling (squeeze-and-excite) and broadcasts over positions.
+//! - [`regroup`]: a position's channels shuffled (ShuffleNet) or a range of them kept.
 //!
 //! A geometry ([`ConvGeometry`](crate::reference::conv::ConvGeometry),
 //! [`PoolGeometry`](crate::reference::pool::PoolGeometry)) describes the same operation as in
@@ -30,5 +31,6 @@ pub mod layout;
 pub mod pack;
 mod padded;
 pub mod pool;
+pub mod regroup;
 mod split;
 pub mod winograd;
