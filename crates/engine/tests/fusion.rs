@@ -10,19 +10,11 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use common::Builder;
+use common::{Builder, values};
 use litecnn_engine::ir::{
     AutoPad, BinaryOp, ConvAttrs, Dim, Graph, NhwcOp, Op, PoolAttrs, UnaryOp, ValueId, Window,
 };
 use litecnn_engine::{Kernels, Layout, Model, ModelOptions, Tensor, passes, stats};
-
-fn values(shape: Vec<usize>, seed: u32) -> Tensor {
-    let n = shape.iter().product();
-    let data = (0..n)
-        .map(|i| ((i as f32 + 1.0) * 0.618 + seed as f32 * 1.7).sin())
-        .collect();
-    Tensor::from_f32(shape, data).unwrap()
-}
 
 fn positive(shape: Vec<usize>, seed: u32) -> Tensor {
     let t = values(shape.clone(), seed);
@@ -400,13 +392,7 @@ fn channels_last_network() -> (Graph, Vec<usize>) {
 }
 
 fn channels_last_model(graph: Graph, layout: Layout, threads: usize) -> Model {
-    let options = ModelOptions {
-        kernels: Kernels::Fast,
-        threads,
-        layout,
-        ..ModelOptions::default()
-    };
-    Model::with_options(graph, options).unwrap()
+    common::model(graph, Kernels::Fast, layout, threads)
 }
 
 #[test]

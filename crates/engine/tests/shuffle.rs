@@ -6,17 +6,9 @@
 
 mod common;
 
-use common::Builder;
+use common::{Builder, model, values};
 use litecnn_engine::ir::{AutoPad, ConvAttrs, Dim, Graph, Node, Op, UnaryOp, ValueId, Window};
-use litecnn_engine::{Kernels, Layout, Model, ModelOptions, Tensor, stats};
-
-fn values(shape: Vec<usize>, seed: u32) -> Tensor {
-    let n = shape.iter().product();
-    let data = (0..n)
-        .map(|i| ((i as f32 + 1.0) * 0.618 + seed as f32 * 1.7).sin())
-        .collect();
-    Tensor::from_f32(shape, data).unwrap()
-}
+use litecnn_engine::{Kernels, Layout, Tensor, stats};
 
 fn ints(b: &mut Builder, name: &str, v: &[i64]) -> ValueId {
     b.constant(name, Tensor::from_i64(vec![v.len()], v.to_vec()).unwrap())
@@ -116,16 +108,6 @@ fn shufflenet_blocks(cut: Cut) -> Graph {
     let head = conv(&mut b, y, 16, 4, 1, 1);
     b.graph.outputs = vec![head];
     b.graph
-}
-
-fn model(graph: Graph, kernels: Kernels, layout: Layout, threads: usize) -> Model {
-    let options = ModelOptions {
-        kernels,
-        threads,
-        layout,
-        ..ModelOptions::default()
-    };
-    Model::with_options(graph, options).unwrap()
 }
 
 #[test]

@@ -3,7 +3,29 @@
 use std::sync::Arc;
 
 use litecnn_engine::ir::{Dim, Graph, Node, Op, Value, ValueId};
-use litecnn_engine::{DType, Tensor};
+use litecnn_engine::{DType, Kernels, Layout, Model, ModelOptions, Tensor};
+
+/// A tensor of `shape` with smooth, varied values in [-1, 1], different for each `seed`.
+#[allow(dead_code)]
+pub fn values(shape: Vec<usize>, seed: u32) -> Tensor {
+    let n = shape.iter().product();
+    let data = (0..n)
+        .map(|i| ((i as f32 + 1.0) * 0.618 + seed as f32 * 1.7).sin())
+        .collect();
+    Tensor::from_f32(shape, data).unwrap()
+}
+
+/// `graph` loaded with these kernels, layout and threads (the other options as by default).
+#[allow(dead_code)]
+pub fn model(graph: Graph, kernels: Kernels, layout: Layout, threads: usize) -> Model {
+    let options = ModelOptions {
+        kernels,
+        threads,
+        layout,
+        ..ModelOptions::default()
+    };
+    Model::with_options(graph, options).unwrap()
+}
 
 pub struct Builder {
     pub graph: Graph,
