@@ -233,12 +233,15 @@ impl Walk {
         Some(self.with_nhwc_output(graph, node, op, inputs))
     }
 
+    /// `node`'s first input, when it lives NHWC.
+    fn nhwc_input(&self, node: &Node) -> Option<ValueId> {
+        let x = node.inputs.first().copied().flatten()?;
+        self.lives_nhwc.contains(&x).then_some(x)
+    }
+
     /// A one-input op that runs NHWC when its input lives NHWC.
     fn follow(&mut self, graph: &mut Graph, node: &Node, op: Op) -> Option<Node> {
-        let x = node.inputs.first().copied().flatten()?;
-        if !self.lives_nhwc.contains(&x) {
-            return None;
-        }
+        let x = self.nhwc_input(node)?;
         let mut inputs = node.inputs.clone();
         inputs[0] = Some(self.twin[&x]);
         Some(self.with_nhwc_output(graph, node, op, inputs))
@@ -249,8 +252,8 @@ impl Walk {
     /// The mean over the positions of an NHWC value: `[N, 1, 1, C]`, itself NHWC (what
     /// squeeze-and-excite's convolutions read), or `[N, C]`, the same in either layout.
     fn mean(&mut self, graph: &mut Graph, node: &Node, keep_dims: bool) -> Option<Node> {
-        let x = node.inputs.first().copied().flatten()?;
-        if !self.lives_nhwc.contains(&x) || node.outputs.len() != 1 {
+        let x = self.nhwc_input(node)?;
+        if node.outputs.len() != 1 {
             return None;
         }
         let op = Op::Nhwc(NhwcOp::MeanOverPositions { keep_dims });
@@ -314,10 +317,7 @@ impl Walk {
     /// producing the twin of its last Reshape's output; its other two nodes are dropped.
     fn shuffle(&mut self, graph: &mut Graph, node: &Node) -> Option<Node> {
         let shuffle = *self.shuffles.get(node.outputs.first()?)?;
-        let x = node.inputs.first().copied().flatten()?;
-        if !self.lives_nhwc.contains(&x) {
-            return None;
-        }
+        let x = self.nhwc_input(node)?;
         self.folded.extend([shuffle.transposed, shuffle.out]);
         let whole = Node {
             outputs: vec![shuffle.out],
@@ -331,8 +331,8 @@ impl Walk {
 
     /// A Slice of the channel axis alone, with constant bounds and step 1, of an NHWC value.
     fn slice(&mut self, graph: &mut Graph, node: &Node) -> Option<Node> {
-        let x = node.inputs.first().copied().flatten()?;
-        if !self.lives_nhwc.contains(&x) || node.outputs.len() != 1 {
+        let x = self.nhwc_input(node)?;
+        if node.outputs.len() != 1 {
             return None;
         }
         let channels = shape4(graph, x)?[1].known()?;
@@ -357,10 +357,7 @@ impl Walk {
     /// A Split of the channel axis of an NHWC value: one channel range per part (the parts'
     /// sizes are the inferred shapes of its outputs).
     fn split(&mut self, graph: &mut Graph, node: &Node) -> Option<Node> {
-        let x = node.inputs.first().copied().flatten()?;
-        if !self.lives_nhwc.contains(&x) {
-            return None;
-        }
+        let x = self.nhwc_input(node)?;
         let channels = shape4(graph, x)?[1].known()?;
         let parts: Vec<usize> = node
             .outputs

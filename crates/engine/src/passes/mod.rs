@@ -2,15 +2,15 @@
 //!
 //! 1. [`fold_constants`] — infers every value's type and shape, evaluates nodes whose inputs
 //!    are all known at load time, and folds the shape arithmetic exporters emit (including
-//!    `Reshape` targets that only copy a symbolic batch dimension).
+//!    `Reshape` targets that only copy a symbolic batch dimension); then the nodes that
+//!    computed it are dropped ([`remove_dead_nodes`]): a `Shape` left reading a value would
+//!    block its fusions and, read as NCHW, force `channels_last` to convert it back.
 //! 2. [`fold_batch_norm`] — folds BatchNormalization into the Conv before it (fast kernels
 //!    only: the reference path runs the graph as imported).
 //! 3. [`fuse_conv_epilogue`] — fuses residual Add and activations into the conv before them
 //!    (`FusedConv`; fast kernels only).
 //! 4. [`channels_last`] — runs the convolutions and what follows them in NHWC, with their
-//!    weights packed for the NHWC kernels (fast kernels, unless the options keep NCHW). Dead
-//!    nodes are dropped first: a `Shape` whose result was folded would still read an NHWC
-//!    value as NCHW and force a conversion back.
+//!    weights packed for the NHWC kernels (fast kernels, unless the options keep NCHW).
 //! 5. [`fuse_expand_depthwise`] — joins a channels-last 1×1 convolution and the depthwise
 //!    convolution that alone reads it, so the expanded tensor is computed a band at a time.
 //! 6. [`read_nchw_input`] — lets the first convolution read the NCHW input image itself,
@@ -49,11 +49,13 @@ use crate::ops::Kernels;
 /// that have them.
 pub fn optimize(graph: &mut Graph, options: &ModelOptions) -> Result<(), EngineError> {
     fold_constants(graph)?;
+    // The shape arithmetic folding replaced (`Shape` and what read it) would otherwise still
+    // count as readers of the values the fusions and `channels_last` rewrite.
+    remove_dead_nodes(graph);
     if options.kernels == Kernels::Fast {
         fold_batch_norm(graph);
         fuse_conv_epilogue(graph);
         if options.layout == Layout::ChannelsLast {
-            remove_dead_nodes(graph);
             channels_last(graph, options.winograd);
             fuse_expand_depthwise(graph);
             read_nchw_input(graph);
