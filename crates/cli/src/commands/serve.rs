@@ -25,8 +25,11 @@ use crate::commands::default_threads;
 use crate::commands::deploy::{default_store, deploy_options, webhooks};
 use crate::demo;
 
-/// One arena for the async runtime's side, one for the inference side.
-const SERVER_MALLOC_ARENAS: u16 = 2;
+/// One arena for every thread. Measured with MobileNetV3-Small under wrk (c=32): 31.0 MB peak
+/// resident with two arenas (one per side, as before), 29.0 MB with one, at the same req/s:
+/// each arena keeps its own high-water mark of freed request buffers, and the per-thread
+/// caches in front of the arena keep the lock off the hot path.
+const SERVER_MALLOC_ARENAS: u16 = 1;
 
 pub fn serve(args: &ServeArgs) -> anyhow::Result<()> {
     init_logging();
