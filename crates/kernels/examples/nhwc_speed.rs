@@ -52,7 +52,9 @@ fn main() {
         };
         let g = ConvGeometry::new(&[1, c, hw, hw], &[m, c / grp, k, k], &window, grp).unwrap();
         let x: Vec<f32> = (0..c * hw * hw).map(|i| (i % 7) as f32 * 0.1).collect();
-        let w: Vec<f32> = (0..m * c / grp * k * k).map(|i| (i % 5) as f32 * 0.01).collect();
+        let w: Vec<f32> = (0..m * c / grp * k * k)
+            .map(|i| (i % 5) as f32 * 0.01)
+            .collect();
         let packed = conv::pack_weights(&w, &[m, c / grp, k, k], grp).unwrap();
         let b = vec![0.5; m];
         let e = Epilogue {

@@ -69,21 +69,22 @@ proptest! {
 }
 
 proptest! {
-    /// One row (a classifier at batch 1) has its own loops: long dot products with tails, and
-    /// the weights stored either way round.
+    /// A few rows (a classifier at batch 1 to 8, and one row past that) have their own loops:
+    /// long dot products with tails, the weights stored either way round, and the columns
+    /// split over threads into blocks of their own.
     #[test]
-    fn single_row_matches_reference_gemm(
-        n in 1..70usize, k in 1..1100usize, trans_a: bool, trans_b: bool, accumulate: bool,
-        seed in any::<u64>()
+    fn few_rows_match_reference_gemm(
+        m in 1..10usize, n in 1..70usize, k in 1..1100usize, trans_a: bool, trans_b: bool,
+        accumulate: bool, seed in any::<u64>()
     ) {
-        let a = values(k, seed);
+        let a = values(m * k, seed);
         let b = values(k * n, seed + 1);
-        let c = values(n, seed + 2);
-        let p = GemmParams { m: 1, n, k, trans_a, trans_b, alpha: 1.0, beta: 1.0 };
-        let want = gemm(&p, &a, &b, accumulate.then_some((&c[..], &[1, n][..]))).unwrap();
-        let (a_view, b_view) = (view(&a, 1, k, trans_a), view(&b, k, n, trans_b));
-        // On one thread, and with the columns split over three.
-        for threads in [1, 3] {
+        let c = values(m * n, seed + 2);
+        let p = GemmParams { m, n, k, trans_a, trans_b, alpha: 1.0, beta: 1.0 };
+        let want = gemm(&p, &a, &b, accumulate.then_some((&c[..], &[m, n][..]))).unwrap();
+        let (a_view, b_view) = (view(&a, m, k, trans_a), view(&b, k, n, trans_b));
+        // On one thread, and with the columns split over two and three.
+        for threads in [1, 2, 3] {
             let mut got = output(&c, accumulate);
             TEAM.run(|| matmul_on(&mut got, a_view, b_view, accumulate, threads)).unwrap();
             check(&got, &want, threads)?;

@@ -1,6 +1,7 @@
-//! A single row times a matrix (a classifier at batch 1): `out[j] = x · column j`. The weights
-//! are read once, in storage order, and usually come from L3 or DRAM, so these loops are
-//! about streaming them with enough independent sums in flight.
+//! A few rows times a matrix (a classifier at batch 1 to 8): `out[r, j] = x_r · column j`. The
+//! weights are read once, in storage order, and usually come from L3 or DRAM, so these loops
+//! are about streaming them with enough independent sums in flight; the rows after the first
+//! read each block of columns again from L1.
 
 use super::dispatch::multiversion;
 #[cfg(target_arch = "x86_64")]
@@ -14,11 +15,27 @@ const LANES: usize = 8;
 /// independent chains that hide the FMA latency.
 const COLUMNS: usize = 4;
 
-/// `out[j] (+)= x · column j`, where column `j` is `b[j * col_stride..][..x.len()]`, with the
-/// best kernel this CPU has.
-pub(super) fn row_times_columns_dispatched(
+/// The rows of the left operand: row `r` is `data[r * stride..][..len]`.
+#[derive(Clone, Copy)]
+pub(super) struct Rows<'a> {
+    pub data: &'a [f32],
+    pub count: usize,
+    pub stride: usize,
+    pub len: usize,
+}
+
+impl<'a> Rows<'a> {
+    fn row(&self, r: usize) -> &'a [f32] {
+        &self.data[r * self.stride..][..self.len]
+    }
+}
+
+/// `out[r, j] (+)= x_r · column j` for the rows `x` and `out` (`x.count` rows of
+/// `out.len() / x.count` columns), where column `j` is `b[j * col_stride..][..x.len]`, with
+/// the best kernel this CPU has.
+pub(super) fn rows_times_columns_dispatched(
     out: &mut [f32],
-    x: &[f32],
+    x: Rows<'_>,
     b: &[f32],
     col_stride: usize,
     accumulate: bool,
@@ -27,42 +44,54 @@ pub(super) fn row_times_columns_dispatched(
     if dispatch::level() != Level::Baseline {
         // SAFETY: `level()` checked that the CPU has AVX2 and FMA (every level above the
         // baseline has both).
-        return unsafe { x86::row_times_columns_avx2(out, x, b, col_stride, accumulate) };
+        return unsafe { x86::rows_times_columns_avx2(out, x, b, col_stride, accumulate) };
     }
-    row_times_columns(out, x, b, col_stride, accumulate);
+    rows_times_columns(out, x, b, col_stride, accumulate);
 }
 
-/// The portable [`row_times_columns_dispatched`].
-fn row_times_columns(out: &mut [f32], x: &[f32], b: &[f32], col_stride: usize, accumulate: bool) {
-    let k = x.len();
+/// The portable [`rows_times_columns_dispatched`].
+fn rows_times_columns(
+    out: &mut [f32],
+    x: Rows<'_>,
+    b: &[f32],
+    col_stride: usize,
+    accumulate: bool,
+) {
+    let (k, width) = (x.len, out.len() / x.count.max(1));
     let column = |j: usize| &b[j * col_stride..][..k];
-    let first = out.len() / COLUMNS * COLUMNS;
-    let mut blocks = out.chunks_exact_mut(COLUMNS);
-    for (block, o) in (&mut blocks).enumerate() {
+    let store = |o: &mut f32, dot: f32| *o = if accumulate { *o + dot } else { dot };
+    let first = width / COLUMNS * COLUMNS;
+    for block in 0..width / COLUMNS {
         let columns: [&[f32]; COLUMNS] = std::array::from_fn(|c| column(block * COLUMNS + c));
-        let mut lanes = [[0.0f32; LANES]; COLUMNS];
         let next = (block + 1) * COLUMNS * col_stride;
-        for (i, xv) in x.chunks_exact(LANES).enumerate() {
-            if i % 2 == 0 {
-                for c in 0..COLUMNS {
-                    prefetch::for_read(b, next + c * col_stride + i * LANES);
+        for r in 0..x.count {
+            let x = x.row(r);
+            let mut lanes = [[0.0f32; LANES]; COLUMNS];
+            for (i, xv) in x.chunks_exact(LANES).enumerate() {
+                // The first row streams the block from memory; the others find it in L1.
+                if r == 0 && i % 2 == 0 {
+                    for c in 0..COLUMNS {
+                        prefetch::for_read(b, next + c * col_stride + i * LANES);
+                    }
+                }
+                for (sums, column) in lanes.iter_mut().zip(&columns) {
+                    for ((s, &p), &q) in sums.iter_mut().zip(xv).zip(&column[i * LANES..][..LANES])
+                    {
+                        *s = p.mul_add(q, *s);
+                    }
                 }
             }
-            for (sums, column) in lanes.iter_mut().zip(&columns) {
-                for ((s, &p), &q) in sums.iter_mut().zip(xv).zip(&column[i * LANES..][..LANES]) {
-                    *s = p.mul_add(q, *s);
-                }
+            let out = &mut out[r * width + block * COLUMNS..][..COLUMNS];
+            for ((o, sums), col) in out.iter_mut().zip(&lanes).zip(&columns) {
+                let done = k / LANES * LANES;
+                store(o, sums.iter().sum::<f32>() + dot(&x[done..], &col[done..]));
             }
-        }
-        for ((o, sums), col) in o.iter_mut().zip(&lanes).zip(&columns) {
-            let done = k / LANES * LANES;
-            let dot = sums.iter().sum::<f32>() + dot(&x[done..], &col[done..]);
-            *o = if accumulate { *o + dot } else { dot };
         }
     }
-    for (j, o) in blocks.into_remainder().iter_mut().enumerate() {
-        let dot = dot(x, column(first + j));
-        *o = if accumulate { *o + dot } else { dot };
+    for j in first..width {
+        for r in 0..x.count {
+            store(&mut out[r * width + j], dot(x.row(r), column(j)));
+        }
     }
 }
 
@@ -71,25 +100,32 @@ fn dot(p: &[f32], q: &[f32]) -> f32 {
     p.iter().zip(q).map(|(&p, &q)| p * q).sum()
 }
 
-multiversion!(pub(super) fn row_times_rows_dispatched(
+multiversion!(pub(super) fn rows_times_rows_dispatched(
     out: &mut [f32],
-    x: &[f32],
+    x: Rows<'_>,
     b: &[f32],
     row_stride: usize,
     accumulate: bool,
-) => row_times_rows);
+) => rows_times_rows);
 
-/// `out (+)= Σ_i x[i] · row i`, where row `i` is `b[i * row_stride..][..out.len()]`.
+/// `out[r] (+)= Σ_i x_r[i] · row i`, where row `i` is `b[i * row_stride..][..width]` and
+/// `out[r]` is `out[r * width..][..width]`: each row of `b` is read once, for all of `x`.
 #[inline(always)]
-fn row_times_rows(out: &mut [f32], x: &[f32], b: &[f32], row_stride: usize, accumulate: bool) {
+fn rows_times_rows(out: &mut [f32], x: Rows<'_>, b: &[f32], row_stride: usize, accumulate: bool) {
     if !accumulate {
         out.fill(0.0);
     }
-    let n = out.len();
-    for (i, &xi) in x.iter().enumerate() {
-        let row = &b[i * row_stride..][..n];
-        for (o, &r) in out.iter_mut().zip(row) {
-            *o = xi.mul_add(r, *o);
+    let width = out.len() / x.count.max(1);
+    if width == 0 {
+        return;
+    }
+    for i in 0..x.len {
+        let row = &b[i * row_stride..][..width];
+        for (r, out) in out.chunks_exact_mut(width).enumerate() {
+            let xi = x.data[r * x.stride + i];
+            for (o, &v) in out.iter_mut().zip(row) {
+                *o = xi.mul_add(v, *o);
+            }
         }
     }
 }
@@ -99,52 +135,79 @@ fn row_times_rows(out: &mut [f32], x: &[f32], b: &[f32], row_stride: usize, accu
 /// a 1024 → 1000 classifier twice as slow as ONNX Runtime's.
 #[cfg(target_arch = "x86_64")]
 mod x86 {
-    use super::{COLUMNS, dot, prefetch};
+    use super::{COLUMNS, Rows, dot, prefetch};
     use std::arch::x86_64::*;
 
     /// Floats of `x` per step: two registers, so each column has two independent sums.
     const STEP: usize = 16;
 
-    /// [`super::row_times_columns_dispatched`] on AVX2 and FMA.
+    /// [`super::rows_times_columns_dispatched`] on AVX2 and FMA.
     #[target_feature(enable = "avx2,fma")]
-    pub(super) fn row_times_columns_avx2(
+    pub(super) fn rows_times_columns_avx2(
         out: &mut [f32],
-        x: &[f32],
+        x: Rows<'_>,
         b: &[f32],
         col_stride: usize,
         accumulate: bool,
     ) {
-        let k = x.len();
-        let done = k / STEP * STEP;
+        let (k, width) = (x.len, out.len() / x.count.max(1));
         let column = |j: usize| &b[j * col_stride..][..k];
         let store = |o: &mut f32, dot: f32| *o = if accumulate { *o + dot } else { dot };
-        let first = out.len() / COLUMNS * COLUMNS;
-        let mut blocks = out.chunks_exact_mut(COLUMNS);
-        for (block, o) in (&mut blocks).enumerate() {
+        let first = width / COLUMNS * COLUMNS;
+        for block in 0..width / COLUMNS {
             let columns: [&[f32]; COLUMNS] = std::array::from_fn(|c| column(block * COLUMNS + c));
-            let mut sums = [[_mm256_setzero_ps(); 2]; COLUMNS];
             let next = (block + 1) * COLUMNS * col_stride;
-            for (i, xs) in x[..done].chunks_exact(STEP).enumerate() {
-                // One 64-byte line of each of the next block's columns per step.
+            // The first row streams the block from memory, asking for the next one as it
+            // goes; the other rows find it in L1.
+            for r in 0..x.count {
+                let dots = if r == 0 {
+                    block_dots::<true>(x.row(r), &columns, b, next, col_stride)
+                } else {
+                    block_dots::<false>(x.row(r), &columns, b, next, col_stride)
+                };
+                let out = &mut out[r * width + block * COLUMNS..][..COLUMNS];
+                for (o, dot) in out.iter_mut().zip(dots) {
+                    store(o, dot);
+                }
+            }
+        }
+        for j in first..width {
+            for r in 0..x.count {
+                store(&mut out[r * width + j], dot(x.row(r), column(j)));
+            }
+        }
+    }
+
+    /// `x · column` for each of `columns`; with `PREFETCH`, one 64-byte line of each of the
+    /// next block's columns (from `next` in `b`) per step.
+    #[target_feature(enable = "avx2,fma")]
+    #[inline]
+    fn block_dots<const PREFETCH: bool>(
+        x: &[f32],
+        columns: &[&[f32]; COLUMNS],
+        b: &[f32],
+        next: usize,
+        col_stride: usize,
+    ) -> [f32; COLUMNS] {
+        let done = x.len() / STEP * STEP;
+        let mut sums = [[_mm256_setzero_ps(); 2]; COLUMNS];
+        for (i, xs) in x[..done].chunks_exact(STEP).enumerate() {
+            if PREFETCH {
                 for c in 0..COLUMNS {
                     prefetch::for_read(b, next + c * col_stride + i * STEP);
                 }
-                let x0 = load(&xs[..8]);
-                let x1 = load(&xs[8..]);
-                for (s, column) in sums.iter_mut().zip(&columns) {
-                    let w = &column[i * STEP..][..STEP];
-                    s[0] = _mm256_fmadd_ps(x0, load(&w[..8]), s[0]);
-                    s[1] = _mm256_fmadd_ps(x1, load(&w[8..]), s[1]);
-                }
             }
-            for ((o, s), column) in o.iter_mut().zip(&sums).zip(&columns) {
-                let tail = dot(&x[done..], &column[done..]);
-                store(o, sum(_mm256_add_ps(s[0], s[1])) + tail);
+            let x0 = load(&xs[..8]);
+            let x1 = load(&xs[8..]);
+            for (s, column) in sums.iter_mut().zip(columns) {
+                let w = &column[i * STEP..][..STEP];
+                s[0] = _mm256_fmadd_ps(x0, load(&w[..8]), s[0]);
+                s[1] = _mm256_fmadd_ps(x1, load(&w[8..]), s[1]);
             }
         }
-        for (j, o) in blocks.into_remainder().iter_mut().enumerate() {
-            store(o, dot(x, column(first + j)));
-        }
+        std::array::from_fn(|c| {
+            sum(_mm256_add_ps(sums[c][0], sums[c][1])) + dot(&x[done..], &columns[c][done..])
+        })
     }
 
     /// Eight floats from the start of `v`.
