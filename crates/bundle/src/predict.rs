@@ -47,24 +47,55 @@ pub enum ScoresError {
     Empty,
     #[error("the model's output holds NaN or infinite scores")]
     NotFinite,
+    #[error("the model's output ({1} values) does not split into {0} images")]
+    Batch(usize, usize),
 }
 
 /// Runs `model` on one image's input and returns output `output` as a flat vector of scores,
 /// refusing empty and non-finite ones.
 pub fn run_scores(model: &Model, input: Tensor, output: usize) -> Result<Vec<f32>, ScoresError> {
-    let outputs = model.run(vec![input])?;
-    let scores = outputs
+    let scores = run_output(model, input, output)?;
+    checked(scores.as_f32().ok_or(ScoresError::NotF32)?)
+}
+
+/// Runs `model` on `count` images stacked along the input's first axis and returns each
+/// image's scores: output `output` cut into `count` equal rows. A row that is empty or not
+/// finite is that image's error alone; a failed run is every image's.
+pub fn run_batch_scores(
+    model: &Model,
+    input: Tensor,
+    output: usize,
+    count: usize,
+) -> Result<Vec<Result<Vec<f32>, ScoresError>>, ScoresError> {
+    let scores = run_output(model, input, output)?;
+    let scores = scores.as_f32().ok_or(ScoresError::NotF32)?;
+    if count == 0 || scores.len() % count != 0 {
+        return Err(ScoresError::Batch(count, scores.len()));
+    }
+    let per_image = scores.len() / count;
+    if per_image == 0 {
+        return Err(ScoresError::Empty);
+    }
+    Ok(scores.chunks_exact(per_image).map(checked).collect())
+}
+
+fn run_output(model: &Model, input: Tensor, output: usize) -> Result<Tensor, ScoresError> {
+    model
+        .run(vec![input])?
         .into_iter()
         .nth(output)
-        .ok_or(ScoresError::MissingOutput(output))?;
-    let scores = scores.as_f32().ok_or(ScoresError::NotF32)?.to_vec();
+        .ok_or(ScoresError::MissingOutput(output))
+}
+
+/// One image's scores, refused when empty or not finite.
+fn checked(scores: &[f32]) -> Result<Vec<f32>, ScoresError> {
     if scores.is_empty() {
         return Err(ScoresError::Empty);
     }
     if !scores.iter().all(|s| s.is_finite()) {
         return Err(ScoresError::NotFinite);
     }
-    Ok(scores)
+    Ok(scores.to_vec())
 }
 
 /// Probabilities from scores: softmax for logits, as they are for probabilities.

@@ -247,6 +247,10 @@ pub struct ServeArgs {
     /// Requests that may wait for an inference worker; more get 503 overloaded.
     #[arg(long, env = "LITECNN_QUEUE", default_value_t = 64)]
     pub queue: usize,
+    /// Images a worker runs together when they are waiting for the same model (1 to 8): more
+    /// requests per second under load, for one batch's activations more memory per worker.
+    #[arg(long, env = "LITECNN_MAX_BATCH", default_value_t = 1)]
+    pub max_batch: usize,
     /// Longest a request may take (e.g. 30s, 500ms, 2m).
     #[arg(long, env = "LITECNN_REQUEST_TIMEOUT", default_value = "30s", value_parser = crate::commands::parse_duration)]
     pub request_timeout: std::time::Duration,

@@ -18,6 +18,8 @@ pub const DEFAULT_PORT: u16 = 8891;
 pub const DEFAULT_MAX_BODY_BYTES: usize = 20 * 1024 * 1024;
 pub const DEFAULT_MAX_PIXELS: u64 = litecnn_vision::DEFAULT_MAX_PIXELS;
 pub const DEFAULT_QUEUE: usize = 64;
+/// The largest `--max-batch`: the engine reads a classifier's weights once for up to 8 rows.
+pub const MAX_BATCH: usize = 8;
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long requests in flight may run on after SIGTERM before their connections are closed.
 pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(30);
@@ -55,6 +57,8 @@ pub struct ServeConfig {
     pub addr: SocketAddr,
     /// Inference worker threads.
     pub threads: usize,
+    /// Images a worker runs as one batch when they wait for the same model (`--max-batch`).
+    pub max_batch: usize,
     /// Bearer tokens; `None` leaves every route open.
     pub tokens: Option<Tokens>,
     /// Tokens of `/admin/*` (`--admin-token-file`); `None` turns the admin routes off.
@@ -82,6 +86,7 @@ pub struct ServeOptions {
     pub host: IpAddr,
     pub port: u16,
     pub threads: usize,
+    pub max_batch: usize,
     pub token_file: Option<PathBuf>,
     pub admin_token_file: Option<PathBuf>,
     pub admin: Option<Arc<dyn AdminActions>>,
@@ -100,6 +105,8 @@ pub enum ConfigError {
     Threads,
     #[error("--queue must be at least 1")]
     Queue,
+    #[error("--max-batch must be 1 to {MAX_BATCH}")]
+    MaxBatch,
     #[error("--max-body-bytes must be at least 1")]
     MaxBody,
     #[error("--max-pixels must be at least 1")]
@@ -120,6 +127,10 @@ impl ServeConfig {
         let limits = options.limits;
         check(options.threads >= 1, ConfigError::Threads)?;
         check(limits.queue >= 1, ConfigError::Queue)?;
+        check(
+            (1..=MAX_BATCH).contains(&options.max_batch),
+            ConfigError::MaxBatch,
+        )?;
         check(limits.max_body_bytes >= 1, ConfigError::MaxBody)?;
         check(limits.max_pixels >= 1, ConfigError::MaxPixels)?;
         check(!limits.request_timeout.is_zero(), ConfigError::Timeout)?;
@@ -144,6 +155,7 @@ impl ServeConfig {
         Ok(ServeConfig {
             addr: SocketAddr::new(options.host, options.port),
             threads: options.threads,
+            max_batch: options.max_batch,
             tokens,
             admin_tokens,
             admin: options.admin,

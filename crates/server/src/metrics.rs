@@ -16,6 +16,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
+use crate::config::MAX_BATCH;
 use crate::model::LoadedModel;
 use crate::slot::ModelSlot;
 use crate::state::AppState;
@@ -115,6 +116,7 @@ pub struct Metrics {
     requests: Family<RequestLabels, Counter>,
     request_seconds: Histograms<RouteLabels>,
     stage_seconds: Histograms<StageLabels>,
+    batch_images: Histogram,
     pub queue_depth: Gauge,
     model: Family<ModelLabels, Gauge>,
     swaps: Family<SwapLabels, Counter>,
@@ -153,6 +155,12 @@ impl Metrics {
             "Latency of /predict by stage (decode, preprocess, inference, total)",
             stage_seconds.clone(),
         );
+        let batch_images = Histogram::new((1..=MAX_BATCH).map(|n| n as f64));
+        registry.register(
+            "inference_batch_images",
+            "Images in the model run that answered each /predict request (--max-batch)",
+            batch_images.clone(),
+        );
         let queue_depth = Gauge::default();
         registry.register(
             "queue_depth",
@@ -178,6 +186,7 @@ impl Metrics {
             requests,
             request_seconds,
             stage_seconds,
+            batch_images,
             queue_depth,
             model,
             swaps,
@@ -188,6 +197,10 @@ impl Metrics {
         self.stage_seconds
             .get_or_create(&StageLabels { stage })
             .observe(seconds);
+    }
+
+    pub fn observe_batch(&self, images: usize) {
+        self.batch_images.observe(images as f64);
     }
 
     pub fn count_swap(&self, ok: bool) {

@@ -46,6 +46,13 @@ pub enum LoadCause {
     Warm(ScoresError),
 }
 
+/// One image of a batch ([`LoadedModel::classify_batch`]).
+pub struct ImageRequest<'a> {
+    pub bytes: &'a [u8],
+    pub limits: DecodeLimits,
+    pub top_k: usize,
+}
+
 /// What one request's pipeline produced, with its stage times in seconds.
 #[derive(Debug)]
 pub struct Outcome {
@@ -53,6 +60,8 @@ pub struct Outcome {
     pub decode: f64,
     pub preprocess: f64,
     pub inference: f64,
+    /// Images in the model run that answered this one (`--max-batch`).
+    pub batch: usize,
 }
 
 impl LoadedModel {
@@ -193,7 +202,80 @@ impl LoadedModel {
             decode,
             preprocess,
             inference,
+            batch: 1,
         })
+    }
+
+    /// Several images through the pipeline with one model run for all of them (a model whose
+    /// input has a symbolic batch axis: see [`LoadedModel::fixed_batch`]). Each image is
+    /// decoded and preprocessed straight into its place in the batch, so one decoded image is
+    /// held at a time; an image that fails there is that request's error alone. Every answer
+    /// reports the batch's inference time. Runs on an inference worker.
+    pub fn classify_batch(&self, requests: &[ImageRequest<'_>]) -> Vec<Result<Outcome, ApiError>> {
+        let spec = &self.bundle.manifest().preprocess;
+        let [h, w] = self.crop();
+        let per_image = 3 * h * w;
+        let mut answers: Vec<Option<Result<Outcome, ApiError>>> =
+            requests.iter().map(|_| None).collect();
+        // The thread's spare input buffer when it fits; images that fail leave no gap.
+        let mut data = litecnn_engine::input_buffer(requests.len() * per_image);
+        let mut prepared = Vec::with_capacity(requests.len());
+        for (i, request) in requests.iter().enumerate() {
+            let t = Instant::now();
+            let image = match litecnn_vision::decode(request.bytes, request.limits) {
+                Ok(image) => image,
+                Err(e) => {
+                    answers[i] = Some(Err(e.into()));
+                    continue;
+                }
+            };
+            let decode = t.elapsed().as_secs_f64();
+            let t = Instant::now();
+            let out = &mut data[prepared.len() * per_image..][..per_image];
+            let done = litecnn_vision::preprocess_into(&image, spec, out);
+            litecnn_vision::recycle(image);
+            match done {
+                Ok(()) => prepared.push((i, decode, t.elapsed().as_secs_f64())),
+                Err(e) => answers[i] = Some(Err(e.into())),
+            }
+        }
+        data.truncate(prepared.len() * per_image);
+        if !prepared.is_empty() {
+            let failed = |e: &dyn std::fmt::Display| {
+                ApiError::Internal(format!("model {}: {e}", self.version()))
+            };
+            let t = Instant::now();
+            let scores = Tensor::from_f32(vec![prepared.len(), 3, h, w], data)
+                .map_err(|e| e.to_string())
+                .and_then(|input| {
+                    predict::run_batch_scores(&self.model, input, self.output, prepared.len())
+                        .map_err(|e| e.to_string())
+                });
+            let inference = t.elapsed().as_secs_f64();
+            for (n, &(i, decode, preprocess)) in prepared.iter().enumerate() {
+                let one = match &scores {
+                    Err(e) => Err(failed(e)),
+                    Ok(rows) => match &rows[n] {
+                        Err(e) => Err(failed(e)),
+                        Ok(scores) => Ok(Outcome {
+                            predictions: predict::top_k(
+                                predict::probabilities(scores, self.scores),
+                                requests[i].top_k,
+                            ),
+                            decode,
+                            preprocess,
+                            inference,
+                            batch: prepared.len(),
+                        }),
+                    },
+                };
+                answers[i] = Some(one);
+            }
+        }
+        answers
+            .into_iter()
+            .map(|a| a.unwrap_or_else(|| Err(ApiError::Internal("an image was left out".into()))))
+            .collect()
     }
 
     /// Runs `input` (checked against the model by the caller) and returns the manifest's output

@@ -148,6 +148,7 @@ fn record(state: &AppState, outcome: &Outcome, total: f64) {
     m.observe_stage(Stage::preprocess, outcome.preprocess);
     m.observe_stage(Stage::inference, outcome.inference);
     m.observe_stage(Stage::total, total);
+    m.observe_batch(outcome.batch);
 }
 
 /// Seconds to milliseconds, to the microsecond (finer digits are noise).

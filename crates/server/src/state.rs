@@ -30,6 +30,7 @@ impl AppState {
         let workers = Workers::start(
             config.threads,
             config.limits.queue,
+            config.max_batch,
             metrics.queue_depth.clone(),
         )?;
         config.live.attach(metrics.clone(), slot.clone());

@@ -2,6 +2,11 @@
 //! a fixed pool of std threads fed by a bounded channel. A full channel answers at once with
 //! 503 `overloaded` instead of queueing without bound. Two kinds of job share the queue: an
 //! image to classify (`/predict`) and a raw tensor to run (OIP v2 `infer`).
+//!
+//! With `max_batch` above one, a worker that takes an image also takes the images already
+//! waiting behind it for the same model (up to `max_batch` in all) and runs them as one batch:
+//! the weights are read once for all of them, which is most of a small classifier's time, at
+//! the cost of one batch's activations per worker. A queue that is empty costs no waiting.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
@@ -14,7 +19,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use tokio::sync::oneshot;
 
 use crate::error::ApiError;
-use crate::model::{LoadedModel, Outcome};
+use crate::model::{ImageRequest, LoadedModel, Outcome};
 use crate::v2::{self, InferOutcome};
 
 /// One image to classify, on the model the request started with.
@@ -50,8 +55,14 @@ pub struct Workers {
 }
 
 impl Workers {
-    /// Starts `threads` workers behind a queue of `capacity` jobs; `depth` counts waiting jobs.
-    pub fn start(threads: usize, capacity: usize, depth: Gauge) -> std::io::Result<Workers> {
+    /// Starts `threads` workers behind a queue of `capacity` jobs, each running up to
+    /// `max_batch` waiting images at once; `depth` counts waiting jobs.
+    pub fn start(
+        threads: usize,
+        capacity: usize,
+        max_batch: usize,
+        depth: Gauge,
+    ) -> std::io::Result<Workers> {
         let (queue, tasks) = sync_channel(capacity);
         let tasks = Arc::new(Mutex::new(tasks));
         for i in 0..threads {
@@ -59,7 +70,7 @@ impl Workers {
             let depth = depth.clone();
             thread::Builder::new()
                 .name(format!("litecnn-infer-{i}"))
-                .spawn(move || work(&tasks, &depth))?;
+                .spawn(move || work(&tasks, &depth, max_batch.max(1)))?;
         }
         Ok(Workers {
             queue,
@@ -100,18 +111,82 @@ impl Workers {
     }
 }
 
-/// A worker's loop: until the queue closes, take a job and answer it.
-fn work(tasks: &Mutex<Receiver<Task>>, depth: &Gauge) {
+/// A worker's loop: until the queue closes, take a job (and the images waiting behind an
+/// image, up to `max_batch`) and answer it.
+fn work(tasks: &Mutex<Receiver<Task>>, depth: &Gauge, max_batch: usize) {
     loop {
-        let next = tasks.lock().unwrap_or_else(PoisonError::into_inner).recv();
-        let Ok(task) = next else { return };
-        depth.dec();
-        match task {
-            Task::Classify(job, reply) => answer(reply, || {
+        let mut batch = Vec::new();
+        let mut other = None;
+        {
+            let tasks = tasks.lock().unwrap_or_else(PoisonError::into_inner);
+            let Ok(task) = tasks.recv() else { return };
+            depth.dec();
+            match task {
+                Task::Classify(job, reply)
+                    if max_batch > 1 && job.model.fixed_batch().is_none() =>
+                {
+                    batch.push((job, reply));
+                    while batch.len() < max_batch {
+                        match tasks.try_recv() {
+                            Ok(Task::Classify(job, reply))
+                                if Arc::ptr_eq(&job.model, &batch[0].0.model) =>
+                            {
+                                depth.dec();
+                                batch.push((job, reply));
+                            }
+                            // Another model or a tensor: answered right after the batch.
+                            Ok(task) => {
+                                depth.dec();
+                                other = Some(task);
+                                break;
+                            }
+                            Err(_) => break,
+                        }
+                    }
+                }
+                task => other = Some(task),
+            }
+        }
+        classify_batch(batch);
+        match other {
+            Some(Task::Classify(job, reply)) => answer(reply, || {
                 job.model.classify(&job.image, job.limits, job.top_k)
             }),
-            Task::Run(job, reply) => answer(reply, || v2::run(&job)),
+            Some(Task::Run(job, reply)) => answer(reply, || v2::run(&job)),
+            None => {}
         }
+    }
+}
+
+/// Answers images of one model with one run, as [`answer`] does one job. Clients that gave up
+/// leave the batch first; one image is classified on its own.
+fn classify_batch(mut batch: Vec<(Job, Reply<Outcome>)>) {
+    batch.retain(|(_, reply)| !reply.is_closed());
+    if batch.len() <= 1 {
+        if let Some((job, reply)) = batch.pop() {
+            answer(reply, || {
+                job.model.classify(&job.image, job.limits, job.top_k)
+            });
+        }
+        return;
+    }
+    let requests: Vec<ImageRequest<'_>> = batch
+        .iter()
+        .map(|(job, _)| ImageRequest {
+            bytes: &job.image,
+            limits: job.limits,
+            top_k: job.top_k,
+        })
+        .collect();
+    let model = &batch[0].0.model;
+    let results = catch_unwind(AssertUnwindSafe(|| model.classify_batch(&requests)))
+        .unwrap_or_else(|_| {
+            let panicked = || ApiError::Internal("the inference pipeline panicked".into());
+            requests.iter().map(|_| Err(panicked())).collect()
+        });
+    drop(requests);
+    for ((_, reply), result) in batch.into_iter().zip(results) {
+        let _ = reply.send(result);
     }
 }
 

@@ -41,6 +41,7 @@ fn config(threads: usize, limits: Limits) -> ServeConfig {
     ServeConfig {
         addr: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
         threads,
+        max_batch: 1,
         tokens: None,
         admin_tokens: None,
         admin: None,
@@ -151,7 +152,7 @@ async fn a_full_queue_is_overloaded_and_a_stuck_request_times_out() {
     let slot = Arc::new(ModelSlot::with(model));
     let metrics = Arc::new(Metrics::new());
     // No worker at all: the first job waits in the queue for ever and fills it.
-    let workers = Workers::start(0, limits.queue, metrics.queue_depth.clone()).unwrap();
+    let workers = Workers::start(0, limits.queue, 1, metrics.queue_depth.clone()).unwrap();
     let state = AppState {
         config: Arc::new(config(1, limits)),
         slot,

@@ -34,7 +34,7 @@ pub use image::RgbImage;
 pub use limits::{DEFAULT_MAX_PIXELS, DecodeLimits};
 pub use orient::apply_orientation;
 pub use pixel_buffers::recycle;
-pub use preprocess::{preprocess, preprocess_batch};
+pub use preprocess::{preprocess, preprocess_batch, preprocess_into};
 pub use preprocess_spec::PreprocessSpec;
 pub use sniff::{Format, sniff};
 pub use validate::MAX_SIDE;

@@ -36,8 +36,9 @@ pub fn preprocess_batch<'a>(
         .map_err(|e| ImageError::Preprocess(format!("building the input tensor: {e}")))
 }
 
-/// Writes one image's `3 × H × W` values into `out` (a validated `spec`).
-fn preprocess_into(
+/// Writes one image's `3 × H × W` values into `out` (a validated `spec`): one image of a
+/// batch built an image at a time, so that only one decoded image is held at once.
+pub fn preprocess_into(
     image: &RgbImage,
     spec: &PreprocessSpec,
     out: &mut [f32],

@@ -67,6 +67,7 @@ pub fn serve(args: &ServeArgs) -> anyhow::Result<()> {
         host: args.host,
         port: args.port,
         threads: args.threads.unwrap_or_else(default_threads),
+        max_batch: args.max_batch,
         token_file: args.token_file.clone(),
         admin_token_file: args.admin_token_file.clone(),
         admin: Some(Arc::new(admin)),
