@@ -5,6 +5,7 @@ requests/s of FastAPI + ONNX Runtime; p99 <= 2x p50"; "server memory: resident <
 model's weight bytes").
 
     python bench/http/run.py [--bin BINARY] [--duration 10] [--rounds 3] [--models demo,mobilenet]
+        [--serve-args "--max-batch 4"]
 
 Both servers get the same bundle and the same JPEG (a 451x300 photo from scikit-image), posted
 as a raw image/jpeg body by wrk (tests/wrk/predict.lua) at concurrency 1, 8 and 32. The servers
@@ -161,10 +162,16 @@ def wrk(port: int, connections: int, seconds: int, jpeg: Path) -> dict:
 
 
 def bench_model(
-    model: str, bundle: Path, binary: str, jpeg: Path, seconds: int, rounds: int
+    model: str,
+    bundle: Path,
+    binary: str,
+    jpeg: Path,
+    seconds: int,
+    rounds: int,
+    serve_args: list[str],
 ) -> list[dict]:
     ports = {"litecnn": free_port(), "fastapi": free_port()}
-    litecnn = [binary, "serve", "--model", str(bundle), "--host", "127.0.0.1"]
+    litecnn = [binary, "serve", "--model", str(bundle), "--host", "127.0.0.1", *serve_args]
     fastapi = [sys.executable, str(HERE / "fastapi_server.py"), str(bundle)]
     commands = {
         "litecnn": [*litecnn, "--port", str(ports["litecnn"]), "--threads", str(THREADS)],
@@ -214,6 +221,9 @@ def main() -> None:
     ap.add_argument("--duration", type=int, default=10, help="seconds per measurement")
     ap.add_argument("--rounds", type=int, default=3, help="sweeps; each cell keeps its best")
     ap.add_argument("--models", default="demo,mobilenet")
+    ap.add_argument(
+        "--serve-args", default="", help='more `litecnn serve` flags, e.g. "--max-batch 4"'
+    )
     args = ap.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("error: wrk not found (Debian: apt-get install wrk)")
@@ -225,7 +235,9 @@ def main() -> None:
     load_before = os.getloadavg()
     rows = []
     for model in args.models.split(","):
-        rows += bench_model(model, bundles[model](), args.bin, jpeg, args.duration, args.rounds)
+        bundle = bundles[model]()
+        serve_args = args.serve_args.split()
+        rows += bench_model(model, bundle, args.bin, jpeg, args.duration, args.rounds, serve_args)
     print(table(rows))
     for model in args.models.split(","):
         rps = {r["server"]: r["rps"] for r in rows if r["model"] == model and r["c"] == 8}
@@ -240,7 +252,8 @@ def main() -> None:
     print(
         f"\n{os.cpu_count()} CPUs; load average before {load_before[0]:.2f}, "
         f"after {os.getloadavg()[0]:.2f}; {args.duration} s per cell, "
-        f"best of {args.rounds} rounds; wrk keep-alive connections"
+        f"best of {args.rounds} rounds; wrk keep-alive connections; "
+        f"litecnn serve flags: {args.serve_args or '(none)'}"
     )
 
 
