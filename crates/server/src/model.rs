@@ -183,27 +183,14 @@ impl LoadedModel {
         limits: DecodeLimits,
         top_k: usize,
     ) -> Result<Outcome, ApiError> {
-        let t = Instant::now();
-        let image = litecnn_vision::decode(bytes, limits)?;
-        let decode = t.elapsed().as_secs_f64();
-        let t = Instant::now();
-        let input = litecnn_vision::preprocess(&image, &self.bundle.manifest().preprocess);
-        // The decoded pixels' buffer serves the next request on this worker.
-        litecnn_vision::recycle(image);
-        let input = input?;
-        let preprocess = t.elapsed().as_secs_f64();
-        let t = Instant::now();
-        let scores = predict::run_scores(&self.model, input, self.output)
-            .map_err(|e| ApiError::Internal(format!("model {}: {e}", self.version())))?;
-        let inference = t.elapsed().as_secs_f64();
-        let predictions = predict::top_k(predict::probabilities(&scores, self.scores), top_k);
-        Ok(Outcome {
-            predictions,
-            decode,
-            preprocess,
-            inference,
-            batch: 1,
-        })
+        let request = ImageRequest {
+            bytes,
+            limits,
+            top_k,
+        };
+        self.classify_batch(&[request])
+            .pop()
+            .unwrap_or_else(|| Err(ApiError::Internal("the image was left out".into())))
     }
 
     /// Several images through the pipeline with one model run for all of them (a model whose

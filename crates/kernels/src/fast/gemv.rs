@@ -49,6 +49,40 @@ pub(super) fn rows_times_columns_dispatched(
     rows_times_columns(out, x, b, col_stride, accumulate);
 }
 
+/// The loop both kernels share: per block of [`COLUMNS`] columns, each row's dot products
+/// (`dots(x_r, columns, next)`, where `next` is where the next block starts in `b` for the
+/// first row, which streams the block from memory and asks for the next one as it goes; the
+/// other rows find the block in L1), then the leftover columns one dot product at a time.
+#[inline(always)]
+fn rows_times_columns_with(
+    out: &mut [f32],
+    x: Rows<'_>,
+    b: &[f32],
+    col_stride: usize,
+    accumulate: bool,
+    dots: impl Fn(&[f32], &[&[f32]; COLUMNS], Option<usize>) -> [f32; COLUMNS],
+) {
+    let (k, width) = (x.len, out.len() / x.count.max(1));
+    let column = |j: usize| &b[j * col_stride..][..k];
+    let store = |o: &mut f32, dot: f32| *o = if accumulate { *o + dot } else { dot };
+    for block in 0..width / COLUMNS {
+        let columns: [&[f32]; COLUMNS] = std::array::from_fn(|c| column(block * COLUMNS + c));
+        let next = (block + 1) * COLUMNS * col_stride;
+        for r in 0..x.count {
+            let dots = dots(x.row(r), &columns, (r == 0).then_some(next));
+            let out = &mut out[r * width + block * COLUMNS..][..COLUMNS];
+            for (o, dot) in out.iter_mut().zip(dots) {
+                store(o, dot);
+            }
+        }
+    }
+    for j in width / COLUMNS * COLUMNS..width {
+        for r in 0..x.count {
+            store(&mut out[r * width + j], dot(x.row(r), column(j)));
+        }
+    }
+}
+
 /// The portable [`rows_times_columns_dispatched`].
 fn rows_times_columns(
     out: &mut [f32],
@@ -57,42 +91,25 @@ fn rows_times_columns(
     col_stride: usize,
     accumulate: bool,
 ) {
-    let (k, width) = (x.len, out.len() / x.count.max(1));
-    let column = |j: usize| &b[j * col_stride..][..k];
-    let store = |o: &mut f32, dot: f32| *o = if accumulate { *o + dot } else { dot };
-    let first = width / COLUMNS * COLUMNS;
-    for block in 0..width / COLUMNS {
-        let columns: [&[f32]; COLUMNS] = std::array::from_fn(|c| column(block * COLUMNS + c));
-        let next = (block + 1) * COLUMNS * col_stride;
-        for r in 0..x.count {
-            let x = x.row(r);
-            let mut lanes = [[0.0f32; LANES]; COLUMNS];
-            for (i, xv) in x.chunks_exact(LANES).enumerate() {
-                // The first row streams the block from memory; the others find it in L1.
-                if r == 0 && i % 2 == 0 {
-                    for c in 0..COLUMNS {
-                        prefetch::for_read(b, next + c * col_stride + i * LANES);
-                    }
-                }
-                for (sums, column) in lanes.iter_mut().zip(&columns) {
-                    for ((s, &p), &q) in sums.iter_mut().zip(xv).zip(&column[i * LANES..][..LANES])
-                    {
-                        *s = p.mul_add(q, *s);
-                    }
+    rows_times_columns_with(out, x, b, col_stride, accumulate, |x, columns, next| {
+        let mut lanes = [[0.0f32; LANES]; COLUMNS];
+        for (i, xv) in x.chunks_exact(LANES).enumerate() {
+            if let Some(next) = next
+                && i % 2 == 0
+            {
+                for c in 0..COLUMNS {
+                    prefetch::for_read(b, next + c * col_stride + i * LANES);
                 }
             }
-            let out = &mut out[r * width + block * COLUMNS..][..COLUMNS];
-            for ((o, sums), col) in out.iter_mut().zip(&lanes).zip(&columns) {
-                let done = k / LANES * LANES;
-                store(o, sums.iter().sum::<f32>() + dot(&x[done..], &col[done..]));
+            for (sums, column) in lanes.iter_mut().zip(columns) {
+                for ((s, &p), &q) in sums.iter_mut().zip(xv).zip(&column[i * LANES..][..LANES]) {
+                    *s = p.mul_add(q, *s);
+                }
             }
         }
-    }
-    for j in first..width {
-        for r in 0..x.count {
-            store(&mut out[r * width + j], dot(x.row(r), column(j)));
-        }
-    }
+        let done = x.len() / LANES * LANES;
+        std::array::from_fn(|c| lanes[c].iter().sum::<f32>() + dot(&x[done..], &columns[c][done..]))
+    });
 }
 
 /// A plain dot product, for tails and leftover columns.
@@ -135,7 +152,7 @@ fn rows_times_rows(out: &mut [f32], x: Rows<'_>, b: &[f32], row_stride: usize, a
 /// a 1024 → 1000 classifier twice as slow as ONNX Runtime's.
 #[cfg(target_arch = "x86_64")]
 mod x86 {
-    use super::{COLUMNS, Rows, dot, prefetch};
+    use super::{COLUMNS, Rows, dot, prefetch, rows_times_columns_with};
     use std::arch::x86_64::*;
 
     /// Floats of `x` per step: two registers, so each column has two independent sums.
@@ -150,32 +167,13 @@ mod x86 {
         col_stride: usize,
         accumulate: bool,
     ) {
-        let (k, width) = (x.len, out.len() / x.count.max(1));
-        let column = |j: usize| &b[j * col_stride..][..k];
-        let store = |o: &mut f32, dot: f32| *o = if accumulate { *o + dot } else { dot };
-        let first = width / COLUMNS * COLUMNS;
-        for block in 0..width / COLUMNS {
-            let columns: [&[f32]; COLUMNS] = std::array::from_fn(|c| column(block * COLUMNS + c));
-            let next = (block + 1) * COLUMNS * col_stride;
-            // The first row streams the block from memory, asking for the next one as it
-            // goes; the other rows find it in L1.
-            for r in 0..x.count {
-                let dots = if r == 0 {
-                    block_dots::<true>(x.row(r), &columns, b, next, col_stride)
-                } else {
-                    block_dots::<false>(x.row(r), &columns, b, next, col_stride)
-                };
-                let out = &mut out[r * width + block * COLUMNS..][..COLUMNS];
-                for (o, dot) in out.iter_mut().zip(dots) {
-                    store(o, dot);
-                }
+        rows_times_columns_with(out, x, b, col_stride, accumulate, |x, columns, next| {
+            // The closure has this function's target features, so the vector code inlines.
+            match next {
+                Some(next) => block_dots::<true>(x, columns, b, next, col_stride),
+                None => block_dots::<false>(x, columns, b, 0, col_stride),
             }
-        }
-        for j in first..width {
-            for r in 0..x.count {
-                store(&mut out[r * width + j], dot(x.row(r), column(j)));
-            }
-        }
+        });
     }
 
     /// `x · column` for each of `columns`; with `PREFETCH`, one 64-byte line of each of the
