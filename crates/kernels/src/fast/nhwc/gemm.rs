@@ -14,7 +14,12 @@ use std::ops::Range;
 use super::pack::{GemmWeights, NR};
 use crate::fast::activation::{Activation, apply_body};
 use crate::fast::dispatch::multiversion;
+#[cfg(target_arch = "x86_64")]
+use crate::fast::dispatch::{self, Level};
 use crate::fast::epilogue::Epilogue;
+
+#[cfg(target_arch = "x86_64")]
+mod avx2;
 
 /// Positions computed together: with `NR = 16`, 12 AVX2 accumulators, two panel vectors and a
 /// broadcast fill 15 of the 16 registers.
@@ -172,10 +177,75 @@ struct Block<'a> {
 /// where panel by panel it would write one line in every `cout_g / NR`, all over the block.
 const STRIP_ORDER_PANEL_FLOATS: usize = 16 * 1024;
 
-multiversion!(fn run_block(block: &Block<'_>) => run_block_body);
+/// A tile kernel: `R` rows × `W` channels of one panel, epilogue included.
+trait Tiles {
+    fn tile<const R: usize, const W: usize>(
+        left: &Left<'_>,
+        first: usize,
+        panel: &[f32],
+        bias: &[f32; NR],
+        dst: &Rows<'_>,
+    );
+}
+
+/// [`tile`], compiled for whichever instruction set the caller was.
+struct PortableTiles;
+
+impl Tiles for PortableTiles {
+    #[inline(always)]
+    fn tile<const R: usize, const W: usize>(
+        left: &Left<'_>,
+        first: usize,
+        panel: &[f32],
+        bias: &[f32; NR],
+        dst: &Rows<'_>,
+    ) {
+        tile::<R, W>(left, first, panel, bias, dst);
+    }
+}
+
+/// [`avx2::tile`]; only run where the CPU has AVX2 and FMA.
+#[cfg(target_arch = "x86_64")]
+struct Avx2Tiles;
+
+#[cfg(target_arch = "x86_64")]
+impl Tiles for Avx2Tiles {
+    #[inline(always)]
+    fn tile<const R: usize, const W: usize>(
+        left: &Left<'_>,
+        first: usize,
+        panel: &[f32],
+        bias: &[f32; NR],
+        dst: &Rows<'_>,
+    ) {
+        // SAFETY: `Avx2Tiles` is only used by `run_block_avx2`, which runs after `level()`
+        // found AVX2 and FMA.
+        unsafe { avx2::tile::<R, W>(left, first, panel, bias, dst) }
+    }
+}
+
+/// The block on the best tile kernel this CPU has. AVX2 machines get the register tile;
+/// AVX-512 ones keep the portable tile compiled for AVX-512 (16 channels in one register),
+/// which has not been measured against it (there is no AVX-512 machine here).
+fn run_block(block: &Block<'_>) {
+    #[cfg(target_arch = "x86_64")]
+    if dispatch::level() == Level::Avx2 {
+        // SAFETY: `level()` found AVX2 and FMA.
+        return unsafe { run_block_avx2(block) };
+    }
+    run_block_portable(block);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn run_block_avx2(block: &Block<'_>) {
+    run_block_body::<Avx2Tiles>(block);
+}
+
+multiversion!(fn run_block_portable(block: &Block<'_>) => run_block_body::<PortableTiles>);
 
 #[inline(always)]
-fn run_block_body(block: &Block<'_>) {
+fn run_block_body<T: Tiles>(block: &Block<'_>) {
     let depth = block.gemm.weights.depth;
     let panel_floats = block.panels.len() * depth * NR;
     if panel_floats <= STRIP_ORDER_PANEL_FLOATS {
@@ -184,13 +254,13 @@ fn run_block_body(block: &Block<'_>) {
         // on Zen 3, whose store path handles this sequential stream on its own.
         for s in (0..block.rows).step_by(MR) {
             for j in block.panels.clone() {
-                block_tile(block, s, j);
+                block_tile::<T>(block, s, j);
             }
         }
     } else {
         for j in block.panels.clone() {
             for s in (0..block.rows).step_by(MR) {
-                block_tile(block, s, j);
+                block_tile::<T>(block, s, j);
             }
         }
     }
@@ -198,7 +268,7 @@ fn run_block_body(block: &Block<'_>) {
 
 /// The tile of rows `s..s + MR` (fewer at the end) and panel `j`.
 #[inline(always)]
-fn block_tile(block: &Block<'_>, s: usize, j: usize) {
+fn block_tile<T: Tiles>(block: &Block<'_>, s: usize, j: usize) {
     let gemm = block.gemm;
     let depth = gemm.weights.depth;
     let first = j * NR;
@@ -227,12 +297,12 @@ fn block_tile(block: &Block<'_>, s: usize, j: usize) {
     macro_rules! tiles {
         ($w:literal) => {
             match strip.count {
-                6 => tile::<6, $w>(left, s, panel, &bias, &strip),
-                5 => tile::<5, $w>(left, s, panel, &bias, &strip),
-                4 => tile::<4, $w>(left, s, panel, &bias, &strip),
-                3 => tile::<3, $w>(left, s, panel, &bias, &strip),
-                2 => tile::<2, $w>(left, s, panel, &bias, &strip),
-                1 => tile::<1, $w>(left, s, panel, &bias, &strip),
+                6 => T::tile::<6, $w>(left, s, panel, &bias, &strip),
+                5 => T::tile::<5, $w>(left, s, panel, &bias, &strip),
+                4 => T::tile::<4, $w>(left, s, panel, &bias, &strip),
+                3 => T::tile::<3, $w>(left, s, panel, &bias, &strip),
+                2 => T::tile::<2, $w>(left, s, panel, &bias, &strip),
+                1 => T::tile::<1, $w>(left, s, panel, &bias, &strip),
                 n => unreachable!("a strip has 1 to {MR} rows, not {n}"),
             }
         };
@@ -291,7 +361,13 @@ fn tile<const R: usize, const W: usize>(
         }
     }
     // A copy: borrowing `acc` itself would keep the accumulators in memory through the loop.
-    let mut acc = std::hint::black_box(acc);
+    store_tile(&mut std::hint::black_box(acc), dst);
+}
+
+/// The epilogue of a tile's sums, from memory: the residual, the activation, then the store
+/// of the `dst.cols` columns of each row.
+#[inline(always)]
+fn store_tile<const R: usize, const W: usize>(acc: &mut [[f32; W]; R], dst: &Rows<'_>) {
     let width = dst.cols.len();
     if let Some(res) = dst.residual {
         for (r, acc) in acc.iter_mut().enumerate() {
